@@ -1,0 +1,38 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "restyle",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "restyle", targets: ["TUI"]),
+        .library(name: "Core", targets: ["Core"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C libraries, each behind a module map so Swift can import it.
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng",
+                       providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CJPEG", providers: [.apt(["libjpeg-dev"])]),
+        .systemLibrary(name: "CNcurses", pkgConfig: "ncursesw",
+                       providers: [.apt(["libncursesw5-dev"])]),
+        .systemLibrary(name: "CChafa", pkgConfig: "chafa",
+                       providers: [.apt(["libchafa-dev", "libglib2.0-dev"])]),
+        // libpng and libjpeg report errors by longjmp, which Swift cannot catch;
+        // this small C target owns the setjmp and hands back an error string.
+        .target(name: "CImageIO", dependencies: ["CPNG", "CJPEG"]),
+        .target(name: "Core", dependencies: ["CBLAS", "CImageIO"],
+                swiftSettings: [.unsafeFlags(["-Ounchecked", "-wmo"])]),
+        .executableTarget(name: "TUI",
+                          dependencies: ["Core", "CNcurses", "CChafa",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          swiftSettings: [.unsafeFlags(["-Ounchecked", "-wmo"])]),
+        .testTarget(name: "CoreTests", dependencies: ["Core"]),
+        .testTarget(name: "TUITests", dependencies: ["TUI"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,1 @@
+int restyle_imageio_placeholder(void);

@@ -1,0 +1,15 @@
+import ArgumentParser
+import Core
+import Foundation
+
+/// `restyle` with no subcommand opens the TUI; `run` and `bench` are headless.
+struct RestyleCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "restyle",
+        abstract: "Neural style transfer (Gatys et al.) in the terminal, on the CPU.",
+        version: Restyle.version,
+        subcommands: [RunCommand.self, BenchCommand.self],
+        defaultSubcommand: nil)
+}
+
+RestyleCommand.main()

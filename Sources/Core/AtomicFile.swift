@@ -49,3 +49,9 @@ enum AtomicFile {
         }
     }
 }
+
+extension AtomicFile {
+    static func write(_ data: Data, to path: String) throws {
+        try data.withUnsafeBytes { try write($0, to: path) }
+    }
+}

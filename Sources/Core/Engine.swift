@@ -34,7 +34,7 @@ public final class Engine {
     var stepsAllowedWhilePaused = 0
     var saveRequests: [(String, (Error?) -> Void)] = []
     var running = false
-    var published = Progress()
+    var published = EngineProgress()
     var publishedImage: RGBImage
     var historyPoints: [HistoryPoint] = []
     var historyMarks: [Int] = []
@@ -43,7 +43,7 @@ public final class Engine {
     let queue = DispatchQueue(label: "restyle.engine", qos: .userInitiated)
     let group = DispatchGroup()
     /// Called on the engine queue after each published iteration; keep it cheap.
-    public var onProgress: ((Progress) -> Void)?
+    public var onProgress: ((EngineProgress) -> Void)?
 
     /// - Parameters: content and style at working size; `start` the init image at working size
     ///   (nil: derived from `settings.initKind`, which must then be content or random).
@@ -61,10 +61,11 @@ public final class Engine {
         objective = try Objective(weights: weights, content: content, style: style, settings: settings)
         let n = s.pixels.count
         optimizer = Engine.makeOptimizer(settings, count: n)
-        x = FloatBuffer(count: n); g = FloatBuffer(count: n); xPrev = FloatBuffer(count: n); gPrev = FloatBuffer(count: n)
-        s.pixels.withUnsafeBufferPointer { x.copy(from: $0.baseAddress!, count: n) }
+        let xb = FloatBuffer(count: n)
+        s.pixels.withUnsafeBufferPointer { xb.copy(from: $0.baseAddress!, count: n) }
+        x = xb; g = FloatBuffer(count: n); xPrev = FloatBuffer(count: n); gPrev = FloatBuffer(count: n)
         publishedImage = s
-        published = Progress(settings: settings, width: content.width, height: content.height)
+        published = EngineProgress(settings: settings, width: content.width, height: content.height)
     }
 
     static func makeOptimizer(_ s: Settings, count: Int) -> Optimizer {
@@ -113,6 +114,9 @@ public final class Engine {
     public func restart() { cond.lock(); restartRequested = true; cond.broadcast(); cond.unlock() }
     public func upscale() throws { cond.lock(); upscaleRequested = true; cond.broadcast(); cond.unlock() }
 
+    /// Asks the loop to end after the current iteration, without waiting.
+    public func requestStop() { cond.lock(); stopRequested = true; cond.broadcast(); cond.unlock() }
+
     /// Ends the loop after the current iteration and waits for it.
     public func stop() {
         cond.lock(); stopRequested = true; cond.broadcast(); cond.unlock()
@@ -128,7 +132,7 @@ public final class Engine {
     }
     func isErrorState(_ s: EngineState) -> Bool { if case .error = s { return true }; return false }
 
-    public func latestProgress() -> Progress { cond.lock(); defer { cond.unlock() }; return published }
+    public func latestProgress() -> EngineProgress { cond.lock(); defer { cond.unlock() }; return published }
     public func currentImage() -> (image: RGBImage, generation: Int) {
         cond.lock(); defer { cond.unlock() }; return (publishedImage, published.imageGeneration)
     }

@@ -26,7 +26,10 @@ export RESTYLE_HOME
 SWIFT ?= swift
 CONFIG := release
 BIN := .build/$(CONFIG)/restyle
-# Extra flags, e.g. make test SWIFT_TEST_FLAGS='--filter CoreTests'
+# Extra flags, e.g. make test SWIFT_TEST_FLAGS='--filter CoreTests'.
+# Note: `swift test -c release` compiles every module again with -enable-testing
+# (about 40 s more per run here), unless given --disable-testable-imports, in
+# which case it reuses the release build (then tests cannot `@testable import`).
 SWIFT_BUILD_FLAGS ?=
 SWIFT_TEST_FLAGS ?=
 

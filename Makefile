@@ -27,9 +27,9 @@ SWIFT ?= swift
 CONFIG := release
 BIN := .build/$(CONFIG)/restyle
 # Extra flags, e.g. make test SWIFT_TEST_FLAGS='--filter CoreTests'.
-# Note: `swift test -c release` compiles every module again with -enable-testing
-# (about 40 s more per run here), unless given --disable-testable-imports, in
-# which case it reuses the release build (then tests cannot `@testable import`).
+# One release build serves the binary and the tests: `--build-tests` compiles
+# everything once with testability on, and `swift test --skip-build` reuses it
+# (a plain `swift test -c release` would compile every module a second time).
 SWIFT_BUILD_FLAGS ?=
 SWIFT_TEST_FLAGS ?=
 
@@ -47,12 +47,12 @@ setup:
 	bash scripts/setup.sh
 
 build: setup
-	$(SWIFT) build -c $(CONFIG) $(SWIFT_BUILD_FLAGS)
+	$(SWIFT) build -c $(CONFIG) --build-tests $(SWIFT_BUILD_FLAGS)
 
 # Serial on purpose (no --parallel): 2 cores, and the engine's tests are
 # compute-heavy already.
 test: build
-	$(SWIFT) test -c $(CONFIG) $(SWIFT_TEST_FLAGS)
+	$(SWIFT) test -c $(CONFIG) --skip-build $(SWIFT_TEST_FLAGS)
 
 demo: build
 	mkdir -p $(OUT_DIR)

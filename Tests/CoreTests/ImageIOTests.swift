@@ -294,6 +294,35 @@ final class ImageIOTests: XCTestCase {
         assertBadInput(try ImageIO.read(gif), path: gif, says: "GIF images are not supported")
     }
 
+    func testDamagedFilesFailCleanlyOrDecode() throws {
+        // Bytes flipped at random: every outcome must be an image of the stated size or a
+        // one-line bad-input error, never a crash (which a stray longjmp would cause).
+        var rng = SplitMix(seed: 8)
+        var image = RGBImage(width: 40, height: 30)
+        for i in image.pixels.indices { image.pixels[i] = Float(rng.next() % 256) }
+        let png = dir + "/fuzz.png", jpg = dir + "/fuzz.jpg", damaged = dir + "/damaged"
+        try ImageIO.writePNG(image, to: png, text: [("Comment", "fuzz")])
+        let rgb = (0..<40 * 30 * 3).map { _ in UInt8(rng.next() % 256) }
+        try writeJPEG(jpg, width: 40, height: 30, components: 3, progressive: true, pixels: rgb)
+        for source in [png, jpg] {
+            let original = [UInt8](try Data(contentsOf: URL(fileURLWithPath: source)))
+            for _ in 0..<300 {
+                var bytes = original
+                for _ in 0..<(1 + Int(rng.next() % 4)) {
+                    bytes[2 + Int(rng.next() % UInt64(bytes.count - 2))] = UInt8(rng.next() % 256)
+                }
+                try Data(bytes).write(to: URL(fileURLWithPath: damaged))
+                do {
+                    let out = try ImageIO.read(damaged)
+                    XCTAssertEqual(out.pixels.count, 3 * out.width * out.height)
+                } catch RestyleError.badInput(let message) {
+                    XCTAssertTrue(message.hasPrefix(damaged + ": ") && !message.contains("\n"), message)
+                }
+                _ = try? ImageIO.readPNGText(damaged)
+            }
+        }
+    }
+
     func testAbsurdDimensionsAreRefusedFromTheHeader() throws {
         // A valid PNG header claiming 100000x100000 (30 GB of RGB) and one tiny IDAT:
         // decoding would have to allocate first, so this only passes if the probe refuses.

@@ -162,13 +162,27 @@ const char *imageio_png_read_text(const unsigned char *data, size_t size,
     png_infop info = NULL;
     png_structp png = reader(&s, &info);
     if (!png) return imageio_fail(err, "out of memory");
+    unsigned char *volatile row = NULL;
     if (setjmp(png_jmpbuf(png))) {
+        free(row);
         png_destroy_read_struct(&png, &info, NULL);
         return err;
     }
     png_read_info(png, info);
-    /* png_read_end skips the image data without decoding rows, and collects
-     * the text chunks that follow it into the same info. */
+    /* Text may follow the image data, and libpng cannot jump over IDAT without
+     * inflating it (png_read_end straight after png_read_info misreads the
+     * stream), so the rows are decoded into one reused row and thrown away. */
+    int passes = png_set_interlace_handling(png);
+    png_read_update_info(png, info);
+    row = malloc(png_get_rowbytes(png, info));
+    if (!row) png_error(png, "out of memory");
+    png_uint_32 height = png_get_image_height(png, info);
+    for (int pass = 0; pass < passes; pass++)
+        for (png_uint_32 y = 0; y < height; y++)
+            png_read_row(png, row, NULL);
+    free(row);
+    row = NULL;
+    /* Collects the text chunks after the image into the same info. */
     png_read_end(png, info);
     png_textp text = NULL;
     int n = png_get_text(png, info, &text, NULL);

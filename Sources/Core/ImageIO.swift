@@ -2,7 +2,8 @@ import CImageIO
 import Foundation
 
 /// Reading PNG and JPEG files into `RGBImage`, and writing PNG with text chunks.
-/// Every failure is a `RestyleError.badInput` whose one-line message starts with the path.
+/// Every failure of a file is a `RestyleError.badInput` whose one-line message starts
+/// with the path; only a caller's own mistake (an invalid text key) is `.internal`.
 public enum ImageIO {
     /// Larger pictures are refused before any pixel memory is allocated: beyond this
     /// the optimiser could not run anyway, and a hostile header must not exhaust memory.
@@ -129,7 +130,7 @@ public enum ImageIO {
         var filled = 0
         let readError: Int32? = bytes.withUnsafeMutableBytes { buf in
             while filled < expected {
-                let n = Glibc.read(fd, buf.baseAddress! + filled, expected - filled)
+                let n = posixRead(fd, buf.baseAddress! + filled, expected - filled)
                 if n < 0 {
                     if errno == EINTR { continue }
                     return errno
@@ -204,3 +205,20 @@ private func latin1(_ bytes: UnsafeRawBufferPointer) -> String {
 }
 
 func describe(errno e: Int32) -> String { String(cString: strerror(e)) }
+
+// Inside `ImageIO` and `AtomicFile` the bare names would mean their own members.
+func posixRead(_ fd: Int32, _ buf: UnsafeMutableRawPointer, _ n: Int) -> Int {
+    #if canImport(Glibc)
+    return Glibc.read(fd, buf, n)
+    #else
+    return Darwin.read(fd, buf, n)
+    #endif
+}
+
+func posixWrite(_ fd: Int32, _ buf: UnsafeRawPointer, _ n: Int) -> Int {
+    #if canImport(Glibc)
+    return Glibc.write(fd, buf, n)
+    #else
+    return Darwin.write(fd, buf, n)
+    #endif
+}

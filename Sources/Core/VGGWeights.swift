@@ -49,15 +49,18 @@ public final class VGGWeights {
                 q.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
                     let qb = raw.bindMemory(to: UInt8.self)
                     taps.withUnsafeMutableBufferPointer { t in
+                      table.withUnsafeBufferPointer { table in
                         for o in 0..<cout {
                             for c in 0..<cin {
                                 let base = (o * cin + c) * 9
                                 for k in 0..<9 { t[(k * cout + o) * cin + c] = table[Int(qb[base + k])] }
                             }
                         }
+                      }
                     }
                 }
-                guard (taps + bias).allSatisfy({ $0.isFinite }) else {
+                // The table holds every weight value there is, so checking it checks them all.
+                guard table.allSatisfy({ $0.isFinite }), bias.allSatisfy({ $0.isFinite }) else {
                     throw RestyleError.badInput("\(path): tensor '\(src)' holds non-finite values")
                 }
                 convs.append(Conv(name: "conv\(b + 1)_\(i)", cin: cin, cout: cout, taps: taps, bias: bias))

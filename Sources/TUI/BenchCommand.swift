@@ -20,7 +20,9 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         guard size >= 16 else { throw RestyleError.badInput("--size: must be at least 16, got \(size)") }
         guard iterations >= 1 else { throw RestyleError.badInput("--iterations: must be at least 1, got \(iterations)") }
+        let t0 = DispatchTime.now().uptimeNanoseconds
         let weights = try VGGWeights.loadDefault()
+        let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
         var settings = Settings()
         settings.iterations = iterations
         settings.optimizer = optimizer
@@ -47,6 +49,7 @@ struct BenchCommand: ParsableCommand {
         print(String(format: "  sgemm rate (2048³)      %.1f GFLOP/s", sgemm))
         print(String(format: "  ratio                   %.2f", effective / sgemm))
         print(String(format: "  peak RSS                %.0f MB", Double(rss) / 1e6))
+        print(String(format: "  weights load            %.3f s", loadSeconds))
         if optimizer == .lbfgs {
             print(String(format: "  (full L-BFGS history of 100 pairs would add %.0f MB at this size)", historyMB))
         }

@@ -64,15 +64,16 @@ struct Theme: Equatable {
     static func parse(_ text: String, name: String, file: String, base: Theme? = Theme.fallback) throws -> Theme {
         var colors = base?.colors ?? [:]
         for (i, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            var line = Substring(rawLine)
-            // `#` starts a comment only at the start of the line or after whitespace, since colours use it too.
-            if let hash = commentStart(line) { line = line[..<hash] }
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
-            if trimmed.isEmpty { continue }
+            let trimmed = rawLine.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
             let fail = { (m: String) in ThemeError(file: file, line: i + 1, message: m) }
             guard let eq = trimmed.firstIndex(of: "=") else { throw fail("expected 'key = #rrggbb', got '\(trimmed)'") }
             let k = trimmed[..<eq].trimmingCharacters(in: .whitespaces)
-            let v = trimmed[trimmed.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+            // The colour is the first word after '='; only a `#` comment may follow it.
+            let rest = trimmed[trimmed.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+            let v = String(rest.prefix { $0 != " " && $0 != "\t" })
+            let after = rest.dropFirst(v.count).trimmingCharacters(in: .whitespaces)
+            if !after.isEmpty && !after.hasPrefix("#") { throw fail("unexpected '\(after)' after the colour") }
             guard let key = ThemeKey(rawValue: k) else {
                 throw fail("unknown key '\(k)' (known: \(ThemeKey.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
@@ -80,16 +81,6 @@ struct Theme: Equatable {
             colors[key] = color
         }
         return Theme(name: name, colors: colors)
-    }
-
-    private static func commentStart(_ line: Substring) -> Substring.Index? {
-        var prevIsSpace = true
-        for i in line.indices {
-            let c = line[i]
-            if c == "#" && prevIsSpace { return i }
-            prevIsSpace = c == " " || c == "\t"
-        }
-        return nil
     }
 
     static func parseColor(_ s: String) -> TermColor? {

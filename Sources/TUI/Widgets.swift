@@ -47,28 +47,20 @@ enum SliderKind: Int, CaseIterable {
 }
 
 enum SliderMath {
-    /// Eight notches per decade: fine enough to tune, coarse enough that a decade is a few presses.
-    static let notch = pow(10.0, 1.0 / 8)
-    static let bigStep = pow(10.0, 1.0 / 2)
     static let maximum = 1e12
 
-    /// `value` moved by `notches` steps (negative = down); `big` uses half-decade steps.
+    /// `value` moved by `notches` eighth-decade steps (negative = down): fine enough to tune, coarse
+    /// enough that a decade is eight presses. `big` steps are half a decade.
     static func step(_ value: Double, notches: Int, big: Bool, floor: Double, allowsZero: Bool) -> Double {
         guard notches != 0 else { return value }
         if value <= 0 { return notches > 0 ? floor : (allowsZero ? 0 : floor) }
-        let factor = pow(big ? bigStep : notch, Double(notches))
-        var v = value * factor
+        // On the grid of eighth-decades (where stepping from a round value always stays), compute the
+        // power directly: repeated multiplication would drift (eight notches from 1 giving 9.999…).
+        let k = log10(value) * 8
+        let n = Double(notches * (big ? 4 : 1))
+        var v = abs(k - k.rounded()) < 1e-6 ? pow(10, (k.rounded() + n) / 8) : value * pow(10, n / 8)
         if v < floor * (1 - 1e-9) { v = allowsZero && notches < 0 ? 0 : floor }
-        return roundSignificant(min(v, maximum), digits: 10)
-    }
-
-    /// Repeated multiplication by 10^(1/8) drifts (eight notches from 1 give 9.9999999…); rounding
-    /// to ten digits lands back on the decade without changing any value a user can see.
-    static func roundSignificant(_ v: Double, digits: Int) -> Double {
-        guard v != 0, v.isFinite else { return v }
-        let e = (log10(abs(v))).rounded(.down)
-        let scale = pow(10, Double(digits - 1) - e)
-        return (v * scale).rounded() / scale
+        return min(v, maximum)
     }
 
     enum ParseError: Error, Equatable, CustomStringConvertible {

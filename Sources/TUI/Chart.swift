@@ -182,8 +182,11 @@ enum ChartWidget {
             g.put(r.x + max(0, yLabelWidth - label.count), y, label, st.dim, limit: yLabelWidth)
             g.set(plot.x - 1, y, "┤", st.dim)
         }
+        // The first and latest iteration are always labelled; round numbers fill in where they fit.
+        let inner = ChartMath.linearTicks(lo: xMin, hi: xMax, maxTicks: max(2, plot.w / 10))
+            .filter { f.cellColumn($0) > f.cellColumn(xMin) + 4 && f.cellColumn($0) < f.cellColumn(xMax) - 6 }
         var lastLabelEnd = Int.min
-        for t in ChartMath.linearTicks(lo: xMin, hi: xMax, maxTicks: max(2, plot.w / 10)) {
+        for t in [xMin] + inner + [xMax] {
             let cx = f.cellColumn(t)
             let label = ChartMath.formatIteration(t)
             let start = min(max(plot.x - 1, cx - label.count / 2), r.maxX - label.count)

@@ -40,11 +40,24 @@ struct TUICommand: ParsableCommand {
     @OptionGroup var engine: EngineOptions
     @OptionGroup var ui: TUIOptions
 
+    @Flag(help: .hidden)
+    var demo = false
+
     /// The TUI works at 256 px unless told otherwise: small enough to see progress within seconds on a CPU.
     static let defaultSize = 256
 
     func run() throws {
         try reportingErrors {
+            if demo {
+                var cfg = try ui.config()
+                cfg.contentStem = "demo"; cfg.styleStem = "demo"
+                let dirs = TUIConfig.themeDirs()
+                let theme = try Theme.load(cfg.theme, dirs: dirs)
+                try requireTerminal()
+                let handle = DemoEngine(settings: try engine.settings(), size: engine.size ?? TUICommand.defaultSize)
+                try TUIRunner.run(engine: handle, config: cfg, theme: theme, themeDirs: dirs)
+                return
+            }
             guard let content, let style else {
                 throw RestyleError.badInput("need a content and a style image: restyle CONTENT STYLE (or restyle resume SESSION)")
             }

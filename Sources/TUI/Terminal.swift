@@ -47,6 +47,7 @@ final class CursesScreen {
     private var previous: CellGrid?
     /// Per style id: the pair and attributes it resolved to, invalidated with the pair table.
     private var resolved: [Int32?] = []
+    private weak var lastTable: StyleTable?
     private var pairs: [UInt64: Int32] = [:]
     private var nextPair: Int32 = 1
     private var defaultColors = false
@@ -160,7 +161,9 @@ final class CursesScreen {
     /// only what changed on the terminal, which keeps output small over SSH.
     func present(_ g: CellGrid) {
         let table = g.table
-        if let p = previous, p.width != g.width || p.height != g.height || p.table !== table { previous = nil }
+        // Style ids are only meaningful within one table; a new table (theme change) means new ids.
+        if table !== lastTable { resolved = []; lastTable = table; previous = nil }
+        if let p = previous, p.width != g.width || p.height != g.height { previous = nil }
         // Reset the pair table before a frame that would overflow it, rather than in the middle of one.
         if colorMode != .mono && pairs.count > maxPairs - 512 {
             pairs.removeAll(); nextPair = 1; resolved = []; previous = nil

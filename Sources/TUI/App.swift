@@ -50,7 +50,11 @@ final class App {
         self.settings = engine.latestProgress().settings
         self.lastAutosave = now()
         let queue = DispatchQueue(label: "restyle.tui.background")
-        self.runInBackground = { queue.async(execute: $0) }
+        // The work items only touch the engine (thread-safe by contract) and `post`, which locks.
+        self.runInBackground = { work in
+            nonisolated(unsafe) let w = work
+            queue.async { w() }
+        }
     }
 
     // MARK: messages

@@ -10,8 +10,8 @@ struct TUIOptions: ParsableArguments {
     @Option(help: "Theme name (default, light, contrast, or one in $RESTYLE_THEMES) or a path to a .theme file.")
     var theme: String = "default"
 
-    @Option(name: .customLong("out-dir"), help: "Folder for snapshots and the session file.")
-    var outDir: String = "restyle-out"
+    @Option(name: .customLong("out-dir"), help: "Folder for snapshots and the session file (default: restyle-out; for resume, the session's folder).")
+    var outDir: String?
 
     @Option(help: "Seconds between automatic session saves (0: never).")
     var autosave: Double = 60
@@ -20,7 +20,7 @@ struct TUIOptions: ParsableArguments {
         guard fps.isFinite, fps > 0 else { throw RestyleError.badInput("--fps: must be > 0, got \(fps)") }
         guard autosave.isFinite, autosave >= 0 else { throw RestyleError.badInput("--autosave: must be ≥ 0, got \(autosave)") }
         var c = TUIConfig()
-        c.fps = fps; c.theme = theme; c.outDir = outDir; c.autosave = autosave
+        c.fps = fps; c.theme = theme; c.outDir = outDir ?? "restyle-out"; c.autosave = autosave
         return c
     }
 }
@@ -93,7 +93,10 @@ struct ResumeCommand: ParsableCommand {
                 cfg.contentStem = String(stem[..<r.lowerBound]); cfg.styleStem = String(stem[r.upperBound...])
             }
             // Keep writing next to the session unless told otherwise, so its file is updated in place.
-            if ui.outDir == "restyle-out" { cfg.outDir = (session as NSString).deletingLastPathComponent.isEmpty ? "." : (session as NSString).deletingLastPathComponent }
+            if ui.outDir == nil {
+                let dir = (session as NSString).deletingLastPathComponent
+                cfg.outDir = dir.isEmpty ? "." : dir
+            }
             let dirs = TUIConfig.themeDirs()
             let theme = try Theme.load(cfg.theme, dirs: dirs)
             try requireTerminal()

@@ -50,6 +50,7 @@ final class CursesScreen {
     private weak var lastTable: StyleTable?
     private var pairs: [UInt64: Int32] = [:]
     private var nextPair: Int32 = 1
+    private var lastPairReset = -Double.infinity
     private var defaultColors = false
 
     init(env: [String: String] = ProcessInfo.processInfo.environment) {
@@ -165,8 +166,11 @@ final class CursesScreen {
         if table !== lastTable { resolved = []; lastTable = table; previous = nil }
         if let p = previous, p.width != g.width || p.height != g.height { previous = nil }
         // Reset the pair table before a frame that would overflow it, rather than in the middle of one.
-        if colorMode != .mono && pairs.count > maxPairs - 512 {
-            pairs.removeAll(); nextPair = 1; resolved = []; previous = nil
+        // Rate-limited: on a terminal with few pairs (TERM=xterm has 64) a busy picture could otherwise
+        // force a full repaint every frame, which is exactly what must not happen over SSH.
+        let t = ProcessInfo.processInfo.systemUptime
+        if colorMode != .mono && Int(nextPair) >= maxPairs && t - lastPairReset > 5 {
+            pairs.removeAll(); nextPair = 1; resolved = []; previous = nil; lastPairReset = t
         }
         if resolved.count < table.count { resolved += Array(repeating: nil, count: table.count - resolved.count) }
         var cc = cchar_t()

@@ -24,7 +24,10 @@ let package = Package(
                        providers: [.apt(["libchafa-dev", "libglib2.0-dev"])]),
         // libpng and libjpeg report errors by longjmp, which Swift cannot catch;
         // this small C target owns the setjmp and hands back an error string.
-        .target(name: "CImageIO", dependencies: ["CPNG", "CJPEG"]),
+        // A module map's `link` only reaches Swift importers (autolinking), so the C
+        // code that calls these libraries names them itself.
+        .target(name: "CImageIO", dependencies: ["CPNG", "CJPEG"],
+                linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
         .target(name: "Core", dependencies: ["CBLAS", "CImageIO"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked", "-wmo"])]),
         .executableTarget(name: "TUI",

@@ -77,7 +77,7 @@ final class App {
     }
 
     /// The message for the status bar: ours for a while after it was said, then the engine's latest.
-    func statusMessage(progress: Progress) -> (String?, Bool) {
+    func statusMessage(progress: EngineProgress) -> (String?, Bool) {
         if let m = message, now() - messageTime < 10 || progress.message == nil { return (m, messageIsError) }
         return (progress.message, false)
     }
@@ -158,7 +158,7 @@ final class App {
             do {
                 try engine.upscale()
                 let p = engine.latestProgress()
-                self?.post("upscaled; now working at \(p.width)×\(p.height)")
+                self?.post("upscale requested (was \(p.width)×\(p.height))")
             } catch {
                 self?.post("upscale failed: \(error)", error: true)
             }

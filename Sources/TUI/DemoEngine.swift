@@ -7,7 +7,7 @@ import Foundation
 final class DemoEngine: EngineHandle {
     private let lock = NSLock()
     private let queue = DispatchQueue(label: "restyle.demo")
-    private var progress: Progress
+    private var progress: EngineProgress
     private var image: RGBImage
     private var generation = 0
     private var points: [HistoryPoint] = []
@@ -30,7 +30,7 @@ final class DemoEngine: EngineHandle {
             s[0, y, x] = v; s[1, y, x] = 40; s[2, y, x] = 255 - v
         } }
         contentImage = c; styleImage = s; image = c
-        progress = Progress(settings: settings, state: .idle, width: w, height: h)
+        progress = EngineProgress(settings: settings, state: .idle, width: w, height: h)
     }
 
     func start() {
@@ -80,7 +80,7 @@ final class DemoEngine: EngineHandle {
         progress.message = "restarted"
     }
     func stop() { lock.lock(); stopping = true; lock.unlock() }
-    func latestProgress() -> Progress { lock.lock(); defer { lock.unlock() }; return progress }
+    func latestProgress() -> EngineProgress { lock.lock(); defer { lock.unlock() }; return progress }
     func currentImage() -> (image: RGBImage, generation: Int) { lock.lock(); defer { lock.unlock() }; return (image, generation) }
     func lossHistory() -> (points: [HistoryPoint], marks: [Int]) { lock.lock(); defer { lock.unlock() }; return (points, marks) }
     func upscale() throws { throw RestyleError.badInput("the demo engine does not upscale") }

@@ -29,7 +29,7 @@ extension App {
         }
     }
 
-    func drawPreview(_ g: inout CellGrid, _ rect: Rect, progress: Progress) {
+    func drawPreview(_ g: inout CellGrid, _ rect: Rect, progress: EngineProgress) {
         let st = styles
         let sizeNote = progress.width > 0 ? " \(progress.width)×\(progress.height)" : ""
         let title = source == .result ? "result\(sizeNote)" : source.title

@@ -16,7 +16,7 @@ protocol EngineHandle: AnyObject {
     /// Ends the loop; returns after the current iteration finishes.
     func stop()
     /// Never blocks on an iteration.
-    func latestProgress() -> Progress
+    func latestProgress() -> EngineProgress
     /// Copy of the last published image; never blocks.
     func currentImage() -> (image: RGBImage, generation: Int)
     /// Everything since the start; never blocks.
@@ -31,5 +31,5 @@ protocol EngineHandle: AnyObject {
     var peakMemoryBytes: Int { get }
 }
 
-/// Foundation also has a `Progress`; inside this module the name means the engine's.
-typealias Progress = Core.Progress
+/// Core.Engine already has every member with these exact signatures.
+extension Engine: EngineHandle {}

@@ -10,8 +10,8 @@ struct EngineOptions: ParsableArguments {
     @Option(name: .customLong("style-size"), help: "Longest side of the style image (default: the content's working longest side).")
     var styleSize: Int?
 
-    @Option(help: "Loss-and-gradient evaluations to run (0 evaluates the start image and stops).")
-    var iterations: Int = 500
+    @Option(help: "Loss-and-gradient evaluations to run (0 evaluates the start image and stops). Default 500.")
+    var iterations: Int?
 
     @Option(help: "Content weight α.")
     var alpha: Double = 1
@@ -66,8 +66,10 @@ struct EngineOptions: ParsableArguments {
         }
         guard lbfgsHistory >= 1 else { throw RestyleError.badInput("--lbfgs-history: must be ≥ 1, got \(lbfgsHistory)") }
         s.lbfgsHistory = lbfgsHistory
-        guard iterations >= 0 else { throw RestyleError.badInput("--iterations: must be ≥ 0, got \(iterations)") }
-        s.iterations = iterations
+        if let iterations {
+            guard iterations >= 0 else { throw RestyleError.badInput("--iterations: must be ≥ 0, got \(iterations)") }
+            s.iterations = iterations
+        }
         s.initKind = InitKind(argument: initArg)
         s.pooling = pooling
         s.seed = seed

@@ -119,10 +119,9 @@ func resumeEngine(session: String) throws -> EngineHandle {
     throw RestyleError.internal("engine not wired yet (resume)")
 }
 
-/// >>> FILL IN when Core.ImageIO lands: `try ImageIO.writePNG(image, to: path, text: text)`.
-/// TODO-merge: replace this body; the TUI reaches PNG writing only through this function.
+/// The TUI reaches PNG writing only through this function, so tests can substitute it.
 func writeSnapshotPNG(_ image: RGBImage, _ path: String, _ text: [(String, String)]) throws {
-    throw RestyleError.internal("PNG writing not merged yet")
+    try ImageIO.writePNG(image, to: path, text: text)
 }
 
 // MARK: - Helpers

@@ -181,7 +181,7 @@ enum StatusWidget {
         return String(format: "%.0f kB", v / 1024)
     }
 
-    static func draw(_ g: inout CellGrid, _ rect: Rect, progress p: Progress, settings: Settings,
+    static func draw(_ g: inout CellGrid, _ rect: Rect, progress p: EngineProgress, settings: Settings,
                      peakMemory: Int, message: String?, messageIsError: Bool, compact: Bool, st: ThemeStyles) {
         g.fill(rect, " ", st.status)
         let stateStyle: Style
@@ -202,9 +202,16 @@ enum StatusWidget {
         } else {
             parts += [settings.optimizer.rawValue]
         }
-        x += g.put(x, rect.y, parts.joined(separator: "  "), st.status, limit: max(0, rect.maxX - x))
         var msg = message
         if case .error(let m) = p.state { msg = m }
+        // A fresh message (a saved file's path, an error) matters more than size, optimizer and memory.
+        if let m = msg {
+            let reserved = compact ? 8 : 0
+            while parts.count > 3 && x + parts.joined(separator: "  ").count + m.count + 6 + reserved > rect.maxX {
+                parts.removeLast()
+            }
+        }
+        x += g.put(x, rect.y, parts.joined(separator: "  "), st.status, limit: max(0, rect.maxX - x))
         if let m = msg, x + 4 < rect.maxX {
             x += 2
             let style = messageIsError || { if case .error = p.state { return true } else { return false } }()

@@ -12,4 +12,26 @@ struct RestyleCommand: ParsableCommand {
         defaultSubcommand: TUICommand.self)
 }
 
-RestyleCommand.main()
+/// Exit codes: 0 done, 2 bad usage or input, 1 internal error, 130 interrupted.
+func runMain() -> Never {
+    do {
+        var command = try RestyleCommand.parseAsRoot()
+        try command.run()
+        exit(0)
+    } catch let e as RestyleError {
+        fputs("restyle: \(e)\n", stderr)
+        exit(e.exitCode)
+    } catch let e as ExitCode {
+        exit(e.rawValue)
+    } catch {
+        let code = RestyleCommand.exitCode(for: error)
+        if code == .success {
+            print(RestyleCommand.fullMessage(for: error))
+            exit(0)
+        }
+        fputs("restyle: \(RestyleCommand.message(for: error)) (see restyle --help)\n", stderr)
+        exit(code == .validationFailure ? 2 : code.rawValue)
+    }
+}
+
+runMain()

@@ -1,11 +1,10 @@
 import Core
 import Foundation
-typealias Progress = Core.Progress
 @testable import TUI
 
 /// Records what the UI asked for and answers at once, like the real engine promises to.
 final class FakeEngine: EngineHandle {
-    var progress = Progress(iteration: 12, settings: Settings(), state: .running, secondsPerIteration: 0.5,
+    var progress = EngineProgress(iteration: 12, settings: Settings(), state: .running, secondsPerIteration: 0.5,
                             elapsed: 6, width: 32, height: 24, imageGeneration: 1)
     var image = RGBImage(width: 32, height: 24, fill: 128)
     var history: [HistoryPoint] = []
@@ -23,7 +22,7 @@ final class FakeEngine: EngineHandle {
     func update(_ change: @escaping (inout Settings) -> Void) { updates += 1; change(&progress.settings) }
     func restart() { restarts += 1 }
     func stop() { stopped = true }
-    func latestProgress() -> Progress { progress }
+    func latestProgress() -> EngineProgress { progress }
     func currentImage() -> (image: RGBImage, generation: Int) { (image, progress.imageGeneration) }
     func lossHistory() -> (points: [HistoryPoint], marks: [Int]) { (history, marks) }
     func upscale() throws { upscales += 1 }

@@ -116,7 +116,7 @@ final class KeyTests: XCTestCase {
         app.handle(.char("x")); XCTAssertFalse(app.showHelp)
         app.handle(.char("u"))
         XCTAssertEqual(e.upscales, 1)
-        XCTAssertTrue(frame(app).contains("upscaled"))
+        XCTAssertTrue(frame(app).contains("upscale requested"))
     }
 
     func testSnapshotWritesPNGThenSession() throws {

@@ -1,1 +1,96 @@
-int restyle_imageio_placeholder(void);
+#ifndef RESTYLE_IMAGEIO_H
+#define RESTYLE_IMAGEIO_H
+
+/*
+ * PNG and JPEG in and out of memory, for Swift.
+ *
+ * libpng and libjpeg report fatal errors by longjmp, which would skip Swift
+ * frames and leak or corrupt them; every function here owns its setjmp, never
+ * exits and never prints. A function that can fail returns NULL on success and
+ * on failure returns `err`, a caller-owned buffer of IMAGEIO_ERR_LEN bytes,
+ * holding one line without the file name ("truncated PNG", ...).
+ *
+ * Pixels cross this boundary as interleaved 8-bit RGB, row-major, no padding.
+ * This header deliberately includes neither png.h nor jpeglib.h, so Swift sees
+ * only this small surface.
+ */
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define IMAGEIO_ERR_LEN 256
+
+typedef enum {
+    IMAGEIO_FORMAT_UNKNOWN = 0,
+    IMAGEIO_FORMAT_PNG = 1,
+    IMAGEIO_FORMAT_JPEG = 2,
+} imageio_format;
+
+/* Format from the first bytes; the file name's extension is never trusted. */
+imageio_format imageio_sniff(const unsigned char *data, size_t size);
+
+/* Reads only the header, so a caller can refuse absurd dimensions before any
+ * pixel memory exists. */
+const char *imageio_probe(const unsigned char *data, size_t size,
+                          int *width, int *height, char *err);
+
+/* Decodes into `rgb`, which holds width*height*3 bytes; width and height must
+ * be the ones imageio_probe reported (checked again here). Alpha is composited
+ * over white, grey and palette become RGB, 16-bit is rounded to 8-bit. */
+const char *imageio_decode(const unsigned char *data, size_t size,
+                           int width, int height, unsigned char *rgb, char *err);
+
+/* Encodes RGB as an 8-bit PNG into a malloc'd buffer the caller releases with
+ * imageio_free. Each key/value pair becomes a tEXt chunk, or an iTXt chunk when
+ * the value is not plain ASCII (values are UTF-8, tEXt is Latin-1). Keys must
+ * be 1...79 printable Latin-1 characters. */
+const char *imageio_png_encode(const unsigned char *rgb, int width, int height,
+                               const char *const *keys, const char *const *values,
+                               int count, unsigned char **out, size_t *out_size,
+                               char *err);
+
+void imageio_free(void *p);
+
+/* Called once per text chunk (tEXt, zTXt or iTXt), in file order. `utf8` is 1
+ * for iTXt, whose text is UTF-8, and 0 for tEXt/zTXt, whose text is Latin-1. */
+typedef void (*imageio_text_fn)(void *ctx, const char *key, const char *text,
+                                size_t text_len, int utf8);
+
+/* Reports every text chunk of a PNG, before and after the image data. */
+const char *imageio_png_read_text(const unsigned char *data, size_t size,
+                                  imageio_text_fn fn, void *ctx, char *err);
+
+/*
+ * Test support: writers for the variants the decoder must accept, which the
+ * engine itself never produces. Not used by the engine.
+ */
+
+/* `rows` is the raw sample data as PNG defines it: height rows of
+ * ceil(width*channels*bit_depth/8) bytes, 16-bit samples big-endian.
+ * color_type is PNG's (0 grey, 2 RGB, 3 palette, 4 grey+alpha, 6 RGBA).
+ * `palette` holds n_palette RGB triples; `trns_alpha` n_trns alphas for a
+ * palette. For grey and RGB, `trns_color` (1 or 3 samples) if non-NULL marks
+ * the transparent colour. */
+const char *imageio_test_write_png(const char *path, int width, int height,
+                                   int color_type, int bit_depth, int interlaced,
+                                   const unsigned char *rows,
+                                   const unsigned char *palette, int n_palette,
+                                   const unsigned char *trns_alpha, int n_trns,
+                                   const unsigned short *trns_color,
+                                   char *err);
+
+/* `pixels` is interleaved with `components` samples per pixel: 1 grey, 3 RGB,
+ * 4 CMYK as stored (libjpeg writes an Adobe marker for CMYK, and by Adobe's
+ * convention the caller passes inverted values, 255 = no ink). */
+const char *imageio_test_write_jpeg(const char *path, int width, int height,
+                                    int components, int quality, int progressive,
+                                    const unsigned char *pixels, char *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

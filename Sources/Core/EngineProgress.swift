@@ -42,7 +42,7 @@ public enum EngineState: Equatable, Sendable {
 }
 
 /// What the engine publishes after every iteration; a value copy, safe to keep on any thread.
-public struct Progress: Sendable {
+public struct EngineProgress: Sendable {
     public var iteration: Int
     public var terms: LossTerms
     public var settings: Settings

@@ -1,0 +1,224 @@
+import CImageIO
+import Foundation
+
+/// Reading PNG and JPEG files into `RGBImage`, and writing PNG with text chunks.
+/// Every failure of a file is a `RestyleError.badInput` whose one-line message starts
+/// with the path; only a caller's own mistake (an invalid text key) is `.internal`.
+public enum ImageIO {
+    /// Larger pictures are refused before any pixel memory is allocated: beyond this
+    /// the optimiser could not run anyway, and a hostile header must not exhaust memory.
+    public static let maxSide = 16384
+    public static let maxPixels = 50_000_000
+    /// Far above any PNG or JPEG within the pixel limit; guards against reading a huge
+    /// unrelated file into memory just to find it is not an image.
+    public static let maxFileBytes = 1 << 30
+
+    public static func read(_ path: String) throws -> RGBImage {
+        let bytes = try readFile(path)
+        let format = bytes.withUnsafeBufferPointer { imageio_sniff($0.baseAddress, $0.count) }
+        guard format != IMAGEIO_FORMAT_UNKNOWN else {
+            throw RestyleError.badInput("\(path): \(unsupportedFormat(bytes))")
+        }
+        var w: Int32 = 0, h: Int32 = 0
+        try check(path) { err in
+            bytes.withUnsafeBufferPointer { imageio_probe($0.baseAddress, $0.count, &w, &h, err) }
+        }
+        let width = Int(w), height = Int(h)
+        guard width >= 1, height >= 1 else {
+            throw RestyleError.badInput("\(path): image has no pixels (\(width)x\(height))")
+        }
+        guard width <= maxSide, height <= maxSide, width * height <= maxPixels else {
+            throw RestyleError.badInput(
+                "\(path): image is \(width)x\(height); the limit is \(maxSide) pixels per side"
+                    + " and \(maxPixels / 1_000_000) megapixels")
+        }
+        var rgb = [UInt8](repeating: 0, count: width * height * 3)
+        try check(path) { err in
+            bytes.withUnsafeBufferPointer { src in
+                rgb.withUnsafeMutableBufferPointer { dst in
+                    imageio_decode(src.baseAddress, src.count, w, h, dst.baseAddress, err)
+                }
+            }
+        }
+        return planar(rgb, width: width, height: height)
+    }
+
+    /// Pixels are clamped to 0...255 and rounded, NaN becomes 0. Each pair becomes a
+    /// text chunk (tEXt, or iTXt when the value is not ASCII). The file appears
+    /// atomically: readers see the old file or the complete new one, never a part.
+    public static func writePNG(_ image: RGBImage, to path: String, text: [(String, String)] = []) throws {
+        let rgb = interleaved(image)
+        var out: UnsafeMutablePointer<UInt8>? = nil
+        var size = 0
+        var err = [CChar](repeating: 0, count: Int(IMAGEIO_ERR_LEN))
+        let keys = text.map { strdup($0.0) }
+        let values = text.map { strdup($0.1) }
+        defer { (keys + values).forEach { free($0) } }
+        let failure = rgb.withUnsafeBufferPointer { px in
+            keys.map { UnsafePointer($0) }.withUnsafeBufferPointer { k in
+                values.map { UnsafePointer($0) }.withUnsafeBufferPointer { v in
+                    err.withUnsafeMutableBufferPointer { e in
+                        imageio_png_encode(px.baseAddress, Int32(image.width), Int32(image.height),
+                                           k.baseAddress, v.baseAddress, Int32(text.count),
+                                           &out, &size, e.baseAddress)
+                    }
+                }
+            }
+        }
+        defer { imageio_free(out) }
+        if let failure {
+            // Only a caller's mistake (bad key, empty image) or exhausted memory gets here.
+            throw RestyleError.internal("\(path): \(String(cString: failure))")
+        }
+        try AtomicFile.write(UnsafeRawBufferPointer(start: out, count: size), to: path)
+    }
+
+    /// The text chunks of a PNG in file order, keys and values decoded (tEXt and zTXt
+    /// as Latin-1, iTXt as UTF-8).
+    public static func readPNGText(_ path: String) throws -> [(String, String)] {
+        let bytes = try readFile(path)
+        final class Collected { var pairs: [(String, String)] = [] }
+        let collected = Collected()
+        let callback: imageio_text_fn = { ctx, key, text, length, utf8 in
+            let box = Unmanaged<Collected>.fromOpaque(ctx!).takeUnretainedValue()
+            let keyBytes = UnsafeRawBufferPointer(start: key, count: strlen(key!))
+            let textBytes = UnsafeRawBufferPointer(start: text, count: length)
+            let value = utf8 != 0 ? String(decoding: textBytes, as: UTF8.self) : latin1(textBytes)
+            box.pairs.append((latin1(keyBytes), value))
+        }
+        try withExtendedLifetime(collected) {
+            let ctx = Unmanaged.passUnretained(collected).toOpaque()
+            try check(path) { err in
+                bytes.withUnsafeBufferPointer { imageio_png_read_text($0.baseAddress, $0.count, callback, ctx, err) }
+            }
+        }
+        return collected.pairs
+    }
+
+    // MARK: - helpers
+
+    /// Runs a C call that returns NULL or an error line, turning the line into a throw.
+    private static func check(_ path: String, _ call: (UnsafeMutablePointer<CChar>) -> UnsafePointer<CChar>?) throws {
+        var err = [CChar](repeating: 0, count: Int(IMAGEIO_ERR_LEN))
+        let message: String? = err.withUnsafeMutableBufferPointer { e in
+            call(e.baseAddress!).map { String(cString: $0) }
+        }
+        if let message { throw RestyleError.badInput("\(path): \(message)") }
+    }
+
+    /// The whole file, with errors that say which of the usual things went wrong.
+    static func readFile(_ path: String) throws -> [UInt8] {
+        func fail(_ problem: String) -> RestyleError { .badInput("\(path): \(problem)") }
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            let e = errno
+            throw fail(e == ENOENT ? "no such file" : "cannot read: \(describe(errno: e))")
+        }
+        let kind = info.st_mode & S_IFMT
+        if kind == S_IFDIR { throw fail("is a directory, not an image") }
+        // A FIFO or device could block forever or never end.
+        if kind != S_IFREG { throw fail("not a regular file") }
+        let expected = Int(info.st_size)
+        if expected == 0 { throw fail("empty file") }
+        if expected > maxFileBytes {
+            throw fail("file is \(expected >> 20) MB; the limit is \(maxFileBytes >> 20) MB")
+        }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw fail("cannot read: \(describe(errno: errno))") }
+        defer { close(fd) }
+        var bytes = [UInt8](repeating: 0, count: expected)
+        var filled = 0
+        let readError: Int32? = bytes.withUnsafeMutableBytes { buf in
+            while filled < expected {
+                let n = posixRead(fd, buf.baseAddress! + filled, expected - filled)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return errno
+                }
+                if n == 0 { break } // shrank since stat; decode what is there
+                filled += n
+            }
+            return nil
+        }
+        if let readError { throw fail("cannot read: \(describe(errno: readError))") }
+        if filled == 0 { throw fail("empty file") }
+        bytes.removeLast(expected - filled)
+        return bytes
+    }
+
+    /// For files that are not PNG or JPEG, name the format when it is a common one,
+    /// since "not an image" would be wrong for a GIF.
+    private static func unsupportedFormat(_ b: [UInt8]) -> String {
+        func starts(_ s: [UInt8], at offset: Int = 0) -> Bool {
+            b.count >= offset + s.count && Array(b[offset..<offset + s.count]) == s
+        }
+        let named: String?
+        if starts(Array("GIF8".utf8)) { named = "GIF" }
+        else if starts(Array("RIFF".utf8)) && starts(Array("WEBP".utf8), at: 8) { named = "WebP" }
+        else if starts([0x49, 0x49, 0x2A, 0x00]) || starts([0x4D, 0x4D, 0x00, 0x2A]) { named = "TIFF" }
+        else if starts(Array("ftypavif".utf8), at: 4) { named = "AVIF" }
+        else if starts(Array("ftyphei".utf8), at: 4) || starts(Array("ftypmif1".utf8), at: 4) { named = "HEIF" }
+        else { named = nil }
+        if let named { return "\(named) images are not supported (convert it to PNG or JPEG)" }
+        return "not a PNG or JPEG image"
+    }
+
+    private static func planar(_ rgb: [UInt8], width: Int, height: Int) -> RGBImage {
+        let n = width * height
+        var pixels = [Float](repeating: 0, count: 3 * n)
+        rgb.withUnsafeBufferPointer { src in
+            pixels.withUnsafeMutableBufferPointer { dst in
+                for i in 0..<n {
+                    dst[i] = Float(src[3 * i])
+                    dst[n + i] = Float(src[3 * i + 1])
+                    dst[2 * n + i] = Float(src[3 * i + 2])
+                }
+            }
+        }
+        return RGBImage(width: width, height: height, pixels: pixels)
+    }
+
+    private static func interleaved(_ image: RGBImage) -> [UInt8] {
+        let n = image.width * image.height
+        var rgb = [UInt8](repeating: 0, count: 3 * n)
+        image.pixels.withUnsafeBufferPointer { src in
+            rgb.withUnsafeMutableBufferPointer { dst in
+                for c in 0..<3 {
+                    for i in 0..<n { dst[3 * i + c] = byte(src[c * n + i]) }
+                }
+            }
+        }
+        return rgb
+    }
+
+    @inline(__always) private static func byte(_ v: Float) -> UInt8 {
+        if !(v > 0) { return 0 } // also NaN
+        if v >= 255 { return 255 }
+        return UInt8(v + 0.5)
+    }
+}
+
+private func latin1(_ bytes: UnsafeRawBufferPointer) -> String {
+    var s = String.UnicodeScalarView()
+    for b in bytes { s.append(Unicode.Scalar(b)) }
+    return String(s)
+}
+
+func describe(errno e: Int32) -> String { String(cString: strerror(e)) }
+
+// Inside `ImageIO` and `AtomicFile` the bare names would mean their own members.
+func posixRead(_ fd: Int32, _ buf: UnsafeMutableRawPointer, _ n: Int) -> Int {
+    #if canImport(Glibc)
+    return Glibc.read(fd, buf, n)
+    #else
+    return Darwin.read(fd, buf, n)
+    #endif
+}
+
+func posixWrite(_ fd: Int32, _ buf: UnsafeRawPointer, _ n: Int) -> Int {
+    #if canImport(Glibc)
+    return Glibc.write(fd, buf, n)
+    #else
+    return Darwin.write(fd, buf, n)
+    #endif
+}

@@ -1,0 +1,172 @@
+import CBLAS
+import Foundation
+
+/// The Gatys loss at one working size: L = α·E_c + β·E_s + γ·E_tv, with content and style measured as
+/// relative errors so that α/β mean the same at every resolution (see docs/DESIGN.md).
+public final class Objective {
+    public let width: Int
+    public let height: Int
+    public private(set) var settings: Settings
+    let net: VGGNetwork
+    let contentStages: [Int]
+    let styleStages: [Int]
+    /// Content features F_l(c), padded layout, and ‖F_l(c)‖².
+    var contentTargets: [Int: (FloatBuffer, Double)] = [:]
+    /// Style Grams G_l(s) (C×C) and ‖G_l(s)‖².
+    var styleTargets: [Int: ([Float], Double)] = [:]
+    /// Per style stage: the Gram of the current image, then (after evaluate) G − G_s.
+    var grams: [Int: [Float]] = [:]
+    var contentScale: [Int: Float] = [:]
+    var styleScale: [Int: Float] = [:]
+
+    /// Builds the network for the content's size, and the targets: content features and style Grams
+    /// (the style image may have any size; its Grams are normalised by its own pixel count).
+    public init(weights: VGGWeights, content: RGBImage, style: RGBImage, settings: Settings) throws {
+        func stage(_ name: String) throws -> Int {
+            guard let i = LayerNames.index(of: name) else { throw RestyleError.badInput("unknown layer '\(name)'") }
+            return i
+        }
+        let cs = try settings.contentLayers.map(stage)
+        let ss = try settings.styleLayers.map(stage)
+        guard !cs.isEmpty || !ss.isEmpty else { throw RestyleError.badInput("no content or style layers given") }
+        let depth = (cs + ss).max()!
+        let minSide = VGGNetwork.minimumSide(depth: depth)
+        let deepest = LayerNames.all[depth]
+        for (what, img) in [("content", content), ("style", style)] where min(img.width, img.height) < minSide {
+            throw RestyleError.badInput("\(what) image \(img.width)×\(img.height) is too small for layer \(deepest): each side must be at least \(minSide) pixels")
+        }
+        let taps = Set((cs + ss).filter { LayerNames.all[$0].hasPrefix("conv") })
+        self.width = content.width; self.height = content.height; self.settings = settings
+        self.contentStages = cs; self.styleStages = ss
+
+        // Style first, in a plan of its own that is freed before the working plan is built.
+        do {
+            let sNet = try VGGNetwork(weights: weights, height: style.height, width: style.width, depth: depth,
+                                      pooling: settings.pooling, tappedConvs: taps)
+            style.pixels.withUnsafeBufferPointer { sNet.forward($0.baseAddress!) }
+            for l in Set(ss) {
+                let shape = sNet.stages[l].outShape
+                var g = [Float](repeating: 0, count: shape.c * shape.c)
+                Self.gram(sNet.output(l), shape, into: &g)
+                styleTargets[l] = (g, Self.sumSquares(g))
+            }
+        }
+        net = try VGGNetwork(weights: weights, height: height, width: width, depth: depth,
+                             pooling: settings.pooling, tappedConvs: taps)
+        content.pixels.withUnsafeBufferPointer { net.forward($0.baseAddress!) }
+        for l in Set(cs) {
+            let shape = net.stages[l].outShape
+            let b = FloatBuffer(count: shape.count)
+            b.copy(from: net.output(l), count: shape.count)
+            contentTargets[l] = (b, Self.sumSquares(UnsafeBufferPointer(start: b.ptr, count: shape.count)))
+        }
+        for l in Set(ss) { grams[l] = [Float](repeating: 0, count: net.stages[l].outShape.c * net.stages[l].outShape.c) }
+    }
+
+    /// Bytes held by the working plan and targets.
+    public var bytes: Int {
+        net.bytes + contentTargets.values.reduce(0) { $0 + $1.0.count * 4 } + styleTargets.values.reduce(0) { $0 + $1.0.count * 8 }
+    }
+
+    /// α, β, γ may change freely; layers and pooling need a new Objective.
+    public func setWeights(alpha: Double, beta: Double, tv: Double) {
+        settings.alpha = alpha; settings.beta = beta; settings.tv = tv
+    }
+
+    static func sumSquares<C: Collection>(_ v: C) -> Double where C.Element == Float {
+        var s = 0.0
+        for x in v { s += Double(x) * Double(x) }
+        return s
+    }
+
+    /// G = F Fᵀ / M over the padded layout (border zeros add nothing), M = H·W.
+    static func gram(_ f: UnsafePointer<Float>, _ s: PaddedShape, into g: inout [Float]) {
+        let m = Float(s.h * s.w)
+        g.withUnsafeMutableBufferPointer { gp in
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(s.c), Int32(s.c), Int32(s.plane),
+                        1 / m, f, Int32(s.plane), f, Int32(s.plane), 0, gp.baseAddress!, Int32(s.c))
+        }
+    }
+
+    /// Loss at `x` (RGB planar 0…255, this objective's size). With `grad`, also writes dL/dx there.
+    @discardableResult
+    public func evaluate(_ x: UnsafePointer<Float>, grad: UnsafeMutablePointer<Float>?) -> LossTerms {
+        net.forward(x)
+        let a = settings.alpha, b = settings.beta
+        var ec = 0.0, es = 0.0
+        let nc = Double(max(1, contentStages.count)), ns = Double(max(1, styleStages.count))
+        for l in contentStages {
+            let (target, norm) = contentTargets[l]!
+            let f = net.output(l), t = target.ptr, n = net.stages[l].outShape.count
+            var d2 = 0.0
+            for i in 0..<n { let d = Double(f[i] - t[i]); d2 += d * d }
+            let denom = max(norm, 1e-30)
+            ec += d2 / denom / nc
+            contentScale[l] = Float(a * 2 / denom / nc)
+        }
+        for l in styleStages {
+            let shape = net.stages[l].outShape
+            let (target, norm) = styleTargets[l]!
+            var g = grams[l]!
+            Self.gram(net.output(l), shape, into: &g)
+            var d2 = 0.0
+            for i in g.indices { g[i] -= target[i]; d2 += Double(g[i]) * Double(g[i]) }
+            grams[l] = g
+            let denom = max(norm, 1e-30)
+            es += d2 / denom / ns
+            styleScale[l] = Float(b * 4 / (Double(shape.h * shape.w) * denom * ns))
+        }
+        let etv = TotalVariation.evaluate(x, width: width, height: height, grad: grad, weight: settings.tv)
+        let terms = LossTerms(total: a * ec + b * es + settings.tv * etv, content: ec, style: es, tv: etv)
+        guard let grad else { return terms }
+
+        let tmp = UnsafeMutablePointer<Float>.allocate(capacity: 3 * width * height)
+        defer { tmp.deallocate() }
+        net.backward(addGradient: { stage, g in
+            for l in contentStages where l == stage && a != 0 {
+                let k = contentScale[l]!, f = net.output(l), t = contentTargets[l]!.0.ptr
+                for i in 0..<net.stages[l].outShape.count { g[i] += k * (f[i] - t[i]) }
+            }
+            for l in styleStages where l == stage && b != 0 {
+                let s = net.stages[l].outShape
+                grams[l]!.withUnsafeBufferPointer { d in
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(s.c), Int32(s.plane), Int32(s.c),
+                                styleScale[l]!, d.baseAddress!, Int32(s.c), net.output(l), Int32(s.plane), 1, g, Int32(s.plane))
+                }
+            }
+        }, rgbGrad: tmp)
+        let n = 3 * width * height
+        for i in 0..<n { grad[i] += tmp[i] }
+        return terms
+    }
+}
+
+/// E_tv on u = x/255: mean squared horizontal plus mean squared vertical neighbour difference.
+enum TotalVariation {
+    /// Returns E_tv; when `grad` is given, overwrites it with weight·dE_tv/dx.
+    static func evaluate(_ x: UnsafePointer<Float>, width w: Int, height h: Int,
+                         grad: UnsafeMutablePointer<Float>?, weight: Double) -> Double {
+        let n1 = Double(3 * h * (w - 1)), n2 = Double(3 * (h - 1) * w)
+        if let grad { memset(grad, 0, 3 * w * h * 4) }
+        var s1 = 0.0, s2 = 0.0
+        let k1 = Float(weight * 2 / (n1 * 255 * 255)), k2 = Float(weight * 2 / (n2 * 255 * 255))
+        for c in 0..<3 {
+            for i in 0..<h {
+                for j in 0..<w {
+                    let p = (c * h + i) * w + j
+                    if j + 1 < w {
+                        let d = x[p + 1] - x[p]
+                        s1 += Double(d) * Double(d)
+                        if let grad, weight != 0 { grad[p + 1] += k1 * d; grad[p] -= k1 * d }
+                    }
+                    if i + 1 < h {
+                        let d = x[p + w] - x[p]
+                        s2 += Double(d) * Double(d)
+                        if let grad, weight != 0 { grad[p + w] += k2 * d; grad[p] -= k2 * d }
+                    }
+                }
+            }
+        }
+        return (n1 > 0 ? s1 / n1 : 0) / (255 * 255) + (n2 > 0 ? s2 / n2 : 0) / (255 * 255)
+    }
+}

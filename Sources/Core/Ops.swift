@@ -1,0 +1,134 @@
+import CBLAS
+import Foundation
+
+/// Activations live in a zero-bordered ("padded") layout: C planes of (H+2)×(W+2). A 3×3 convolution with
+/// zero padding then becomes nine GEMMs over shifted views of the same memory (no im2col copy), and its
+/// output, computed over H rows of W+2 columns, lands in the next padded buffer at offset W+3: the two
+/// extra columns fall exactly on that buffer's left/right border, which is re-zeroed afterwards.
+public struct PaddedShape: Equatable {
+    public var c: Int, h: Int, w: Int
+    public init(c: Int, h: Int, w: Int) { self.c = c; self.h = h; self.w = w }
+    public var rowStride: Int { w + 2 }
+    public var plane: Int { (h + 2) * (w + 2) }
+    public var count: Int { c * plane }
+    /// Offset of interior pixel (y, x) inside a plane.
+    @inline(__always) public func at(_ y: Int, _ x: Int) -> Int { (y + 1) * (w + 2) + x + 1 }
+}
+
+/// Runs `body(i)` for i in 0..<n over both cores when the work is large enough to pay for it.
+@inline(__always)
+func parallelFor(_ n: Int, work: Int, _ body: (Int) -> Void) {
+    if work < 1 << 16 || n < 2 {
+        for i in 0..<n { body(i) }
+    } else {
+        DispatchQueue.concurrentPerform(iterations: n, execute: body)
+    }
+}
+
+public enum Ops {
+    /// Zeroes the one-pixel border of every plane.
+    public static func zeroBorders(_ p: UnsafeMutablePointer<Float>, _ s: PaddedShape) {
+        let rs = s.rowStride
+        parallelFor(s.c, work: s.count) { c in
+            let q = p + c * s.plane
+            memset(q, 0, rs * 4)
+            memset(q + (s.h + 1) * rs, 0, rs * 4)
+            for y in stride(from: 1, through: s.h, by: 1) {
+                q[y * rs] = 0
+                q[y * rs + s.w + 1] = 0
+            }
+        }
+    }
+
+    /// y = conv3x3(x) + bias, both padded; `taps` is [9][cout][cin].
+    public static func convForward(x: UnsafePointer<Float>, _ s: PaddedShape, taps: UnsafePointer<Float>,
+                                   bias: UnsafePointer<Float>, cout: Int, y: UnsafeMutablePointer<Float>) {
+        let rs = s.rowStride, n = s.h * rs, plane = s.plane
+        for k in 0..<9 {
+            let off = (k / 3) * rs + (k % 3)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(cout), Int32(n), Int32(s.c),
+                        1, taps + k * cout * s.c, Int32(s.c), x + off, Int32(plane),
+                        k == 0 ? 0 : 1, y + rs + 1, Int32(plane))
+        }
+        let os = PaddedShape(c: cout, h: s.h, w: s.w)
+        parallelFor(cout, work: os.count) { c in
+            let b = bias[c]
+            let q = y + c * plane
+            for i in 0..<plane { q[i] += b }
+        }
+        zeroBorders(y, os)
+    }
+
+    /// dx = convᵀ(dy): the gradient with respect to the convolution's input. `dy` must have zero borders.
+    public static func convBackward(dy: UnsafePointer<Float>, _ s: PaddedShape, taps: UnsafePointer<Float>,
+                                    cout: Int, dx: UnsafeMutablePointer<Float>) {
+        let rs = s.rowStride, n = s.h * rs, plane = s.plane
+        memset(dx, 0, s.count * 4)
+        for k in 0..<9 {
+            let off = (k / 3) * rs + (k % 3)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(s.c), Int32(n), Int32(cout),
+                        1, taps + k * cout * s.c, Int32(s.c), dy + rs + 1, Int32(plane),
+                        1, dx + off, Int32(plane))
+        }
+        zeroBorders(dx, s)
+    }
+
+    public static func reluForward(_ p: UnsafeMutablePointer<Float>, count: Int) {
+        parallelFor(8, work: count) { part in
+            let lo = count * part / 8, hi = count * (part + 1) / 8
+            for i in lo..<hi where !(p[i] > 0) { p[i] = 0 }
+        }
+    }
+
+    /// g *= (a > 0): ReLU's derivative is taken as 0 at 0.
+    public static func reluBackward(_ g: UnsafeMutablePointer<Float>, output a: UnsafePointer<Float>, count: Int) {
+        parallelFor(8, work: count) { part in
+            let lo = count * part / 8, hi = count * (part + 1) / 8
+            for i in lo..<hi where !(a[i] > 0) { g[i] = 0 }
+        }
+    }
+
+    public static func pooledShape(_ s: PaddedShape) -> PaddedShape { PaddedShape(c: s.c, h: s.h / 2, w: s.w / 2) }
+
+    /// 2×2 stride-2 pooling, output floor(H/2)×floor(W/2).
+    public static func poolForward(x: UnsafePointer<Float>, _ s: PaddedShape, y: UnsafeMutablePointer<Float>, max useMax: Bool) {
+        let o = pooledShape(s)
+        parallelFor(s.c, work: s.count) { c in
+            let xp = x + c * s.plane, yp = y + c * o.plane
+            for i in 0..<o.h {
+                for j in 0..<o.w {
+                    let a = xp[s.at(2 * i, 2 * j)], b = xp[s.at(2 * i, 2 * j + 1)]
+                    let d = xp[s.at(2 * i + 1, 2 * j)], e = xp[s.at(2 * i + 1, 2 * j + 1)]
+                    yp[o.at(i, j)] = useMax ? Swift.max(Swift.max(a, b), Swift.max(d, e)) : (a + b + d + e) * 0.25
+                }
+            }
+        }
+        zeroBorders(y, o)
+    }
+
+    /// Max: the whole gradient goes to the first maximum in row-major order; avg: a quarter to each.
+    public static func poolBackward(dy: UnsafePointer<Float>, x: UnsafePointer<Float>, _ s: PaddedShape,
+                                    dx: UnsafeMutablePointer<Float>, max useMax: Bool) {
+        let o = pooledShape(s)
+        memset(dx, 0, s.count * 4)
+        parallelFor(s.c, work: s.count) { c in
+            let xp = x + c * s.plane, gp = dy + c * o.plane, dp = dx + c * s.plane
+            for i in 0..<o.h {
+                for j in 0..<o.w {
+                    let g = gp[o.at(i, j)]
+                    let i0 = s.at(2 * i, 2 * j), i1 = i0 + 1, i2 = i0 + s.rowStride, i3 = i2 + 1
+                    if useMax {
+                        var best = i0
+                        if xp[i1] > xp[best] { best = i1 }
+                        if xp[i2] > xp[best] { best = i2 }
+                        if xp[i3] > xp[best] { best = i3 }
+                        dp[best] += g
+                    } else {
+                        let q = g * 0.25
+                        dp[i0] += q; dp[i1] += q; dp[i2] += q; dp[i3] += q
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,150 @@
+import CBLAS
+import Foundation
+
+/// An optimiser turns the gradient at `x` into a new `x`, in place. One call is one step; the engine
+/// evaluates the loss and gradient once per call, so iterations compare fairly across optimisers.
+public protocol Optimizer: AnyObject {
+    var kind: OptimizerKind { get }
+    /// Forget curvature or moments (the objective changed, or a step went non-finite).
+    func reset()
+    func step(x: UnsafeMutablePointer<Float>, grad: UnsafePointer<Float>, count: Int, learningRate: Double)
+    /// The state needed to continue exactly, and its inverse.
+    func encode(into w: inout BinaryWriter)
+    func decode(from r: inout BinaryReader, count: Int) throws
+}
+
+/// Adam with bias correction; the step is in pixel units and the image is clamped to 0…255 after it.
+public final class Adam: Optimizer {
+    public let kind = OptimizerKind.adam
+    public var beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8
+    var m: FloatBuffer, v: FloatBuffer
+    public private(set) var t = 0
+
+    public init(count: Int) {
+        m = FloatBuffer(count: count); v = FloatBuffer(count: count)
+    }
+    public func reset() { m.zero(); v.zero(); t = 0 }
+
+    public func step(x: UnsafeMutablePointer<Float>, grad g: UnsafePointer<Float>, count: Int, learningRate: Double) {
+        t += 1
+        let b1 = beta1, b2 = beta2, eps = epsilon
+        let c1 = 1 - Float(pow(Double(b1), Double(t))), c2 = 1 - Float(pow(Double(b2), Double(t)))
+        let lr = Float(learningRate)
+        let mp = m.ptr, vp = v.ptr
+        for i in 0..<count {
+            let gi = g[i]
+            mp[i] = b1 * mp[i] + (1 - b1) * gi
+            vp[i] = b2 * vp[i] + (1 - b2) * gi * gi
+            let mh = mp[i] / c1, vh = vp[i] / c2
+            x[i] = min(255, max(0, x[i] - lr * mh / (vh.squareRoot() + eps)))
+        }
+    }
+
+    public func encode(into w: inout BinaryWriter) {
+        w.int(t); w.floats(m.ptr, m.count); w.floats(v.ptr, v.count)
+    }
+    public func decode(from r: inout BinaryReader, count: Int) throws {
+        t = try r.int()
+        try r.floats(into: m.ptr, count: count)
+        try r.floats(into: v.ptr, count: count)
+    }
+}
+
+/// L-BFGS as PyTorch's `LBFGS(lr, max_iter=1, history_size)`: two-loop recursion, a fixed step of `lr`
+/// (the very first step scaled down by 1/‖g‖₁), curvature pairs kept only when yᵀs > 1e-10.
+public final class LBFGS: Optimizer {
+    public let kind = OptimizerKind.lbfgs
+    public let history: Int
+    let count: Int
+    var s: [FloatBuffer] = []     // oldest first
+    var y: [FloatBuffer] = []
+    var rho: [Double] = []
+    var spare: [FloatBuffer] = [] // recycled pairs, so a full history allocates nothing more
+    var hDiag = 1.0
+    var steps = 0
+    var lastT = 1.0
+    let d: FloatBuffer, prevGrad: FloatBuffer, q: FloatBuffer
+    var alpha: [Double]
+
+    public init(count: Int, history: Int) {
+        self.count = count; self.history = max(1, history)
+        d = FloatBuffer(count: count); prevGrad = FloatBuffer(count: count); q = FloatBuffer(count: count)
+        alpha = [Double](repeating: 0, count: self.history)
+    }
+
+    public var storedPairs: Int { s.count }
+
+    public func reset() {
+        spare += s + y
+        s.removeAll(); y.removeAll(); rho.removeAll()
+        hDiag = 1; steps = 0
+    }
+
+    func take() -> FloatBuffer { spare.popLast() ?? FloatBuffer(count: count) }
+
+    public func step(x: UnsafeMutablePointer<Float>, grad g: UnsafePointer<Float>, count n: Int, learningRate: Double) {
+        let N = Int32(n)
+        if steps == 0 {
+            for i in 0..<n { d.ptr[i] = -g[i] }
+        } else {
+            // New curvature pair from the previous step: y = g − g_prev, s = t·d.
+            let yb = take(), sb = take()
+            for i in 0..<n { yb.ptr[i] = g[i] - prevGrad.ptr[i]; sb.ptr[i] = Float(lastT) * d.ptr[i] }
+            let ys = cblas_dsdot(N, yb.ptr, 1, sb.ptr, 1)
+            if ys > 1e-10 {
+                if s.count == history {
+                    spare.append(s.removeFirst()); spare.append(y.removeFirst()); rho.removeFirst()
+                }
+                s.append(sb); y.append(yb); rho.append(1 / ys)
+                hDiag = ys / cblas_dsdot(N, yb.ptr, 1, yb.ptr, 1)
+            } else {
+                spare.append(yb); spare.append(sb)
+            }
+            for i in 0..<n { q.ptr[i] = -g[i] }
+            for i in stride(from: s.count - 1, through: 0, by: -1) {
+                alpha[i] = cblas_dsdot(N, s[i].ptr, 1, q.ptr, 1) * rho[i]
+                cblas_saxpy(N, Float(-alpha[i]), y[i].ptr, 1, q.ptr, 1)
+            }
+            for i in 0..<n { d.ptr[i] = q.ptr[i] * Float(hDiag) }
+            for i in 0..<s.count {
+                let be = cblas_dsdot(N, y[i].ptr, 1, d.ptr, 1) * rho[i]
+                cblas_saxpy(N, Float(alpha[i] - be), s[i].ptr, 1, d.ptr, 1)
+            }
+        }
+        memcpy(prevGrad.ptr, g, n * 4)
+        var t = learningRate
+        if steps == 0 {
+            var l1 = 0.0
+            for i in 0..<n { l1 += Double(abs(g[i])) }
+            t = min(1, 1 / max(l1, 1e-30)) * learningRate
+        }
+        // Not a descent direction (stale curvature): fall back to steepest descent from scratch.
+        if cblas_dsdot(N, g, 1, d.ptr, 1) > -1e-12 && steps > 0 {
+            reset()
+            step(x: x, grad: g, count: n, learningRate: learningRate)
+            return
+        }
+        cblas_saxpy(N, Float(t), d.ptr, 1, x, 1)
+        lastT = t
+        steps += 1
+    }
+
+    public func encode(into w: inout BinaryWriter) {
+        w.int(steps); w.double(hDiag); w.double(lastT); w.int(s.count)
+        w.floats(d.ptr, count); w.floats(prevGrad.ptr, count)
+        for i in 0..<s.count { w.double(rho[i]); w.floats(s[i].ptr, count); w.floats(y[i].ptr, count) }
+    }
+    public func decode(from r: inout BinaryReader, count n: Int) throws {
+        reset()
+        steps = try r.int(); hDiag = try r.double(); lastT = try r.double()
+        let pairs = try r.int()
+        guard pairs >= 0, pairs <= history else { throw RestyleError.badInput("session: L-BFGS history of \(pairs) pairs exceeds \(history)") }
+        try r.floats(into: d.ptr, count: n); try r.floats(into: prevGrad.ptr, count: n)
+        for _ in 0..<pairs {
+            let sb = take(), yb = take()
+            rho.append(try r.double())
+            try r.floats(into: sb.ptr, count: n); try r.floats(into: yb.ptr, count: n)
+            s.append(sb); y.append(yb)
+        }
+    }
+}

@@ -1,0 +1,150 @@
+import Foundation
+
+/// VGG19's convolutional part for one image size, with every buffer planned up front. Only the stages up
+/// to the deepest layer a loss needs are built. Activations are stored in the padded layout of `Ops`;
+/// a ReLU works in place on its convolution's buffer (its output is all the backward pass needs).
+public final class VGGNetwork {
+    public enum Kind: Equatable { case conv(Int), relu, pool }
+    public struct Stage {
+        public let name: String
+        public let kind: Kind
+        public let inShape: PaddedShape
+        public let outShape: PaddedShape
+        /// Index into `activations`; -1 means the network input.
+        let input: Int
+        let output: Int
+    }
+
+    public let weights: VGGWeights
+    public let pooling: Pooling
+    public let height: Int
+    public let width: Int
+    public let stages: [Stage]
+    let inputBuffer: FloatBuffer
+    var activations: [FloatBuffer] = []
+    /// Pre-activation copies of convolutions that a loss reads (a ReLU overwrites them in place).
+    var convTaps: [Int: FloatBuffer] = [:]
+    let gradA: FloatBuffer
+    let gradB: FloatBuffer
+
+    /// Caffe VGG's BGR channel means, in 0…255 units.
+    static let meanBGR: [Float] = [103.939, 116.779, 123.68]
+
+    /// - Parameters:
+    ///   - depth: the deepest layer index (in `LayerNames.all`) that will be read.
+    ///   - tappedConvs: stage indices of convolutions whose pre-ReLU output is read.
+    public init(weights: VGGWeights, height: Int, width: Int, depth: Int, pooling: Pooling,
+                tappedConvs: Set<Int> = []) throws {
+        self.weights = weights; self.pooling = pooling; self.height = height; self.width = width
+        var stages: [Stage] = []
+        var shape = PaddedShape(c: 3, h: height, w: width)
+        var current = -1, nextBuffer = 0, conv = 0
+        var shapes: [PaddedShape] = []
+        for (i, name) in LayerNames.all.prefix(depth + 1).enumerated() {
+            if name.hasPrefix("conv") {
+                let out = PaddedShape(c: weights.convs[conv].cout, h: shape.h, w: shape.w)
+                stages.append(Stage(name: name, kind: .conv(conv), inShape: shape, outShape: out, input: current, output: nextBuffer))
+                shapes.append(out); current = nextBuffer; nextBuffer += 1; conv += 1; shape = out
+            } else if name.hasPrefix("relu") {
+                stages.append(Stage(name: name, kind: .relu, inShape: shape, outShape: shape, input: current, output: current))
+            } else {
+                let out = Ops.pooledShape(shape)
+                guard out.h >= 1, out.w >= 1 else {
+                    throw RestyleError.badInput("image of \(width)×\(height) is too small for layer \(LayerNames.all[i]); it needs at least \(1 << (Int(name.dropFirst(4))!))×\(1 << (Int(name.dropFirst(4))!)) pixels")
+                }
+                stages.append(Stage(name: name, kind: .pool, inShape: shape, outShape: out, input: current, output: nextBuffer))
+                shapes.append(out); current = nextBuffer; nextBuffer += 1; shape = out
+            }
+        }
+        self.stages = stages
+        inputBuffer = FloatBuffer(count: PaddedShape(c: 3, h: height, w: width).count)
+        activations = shapes.map { FloatBuffer(count: $0.count) }
+        for t in tappedConvs where t < stages.count { convTaps[t] = FloatBuffer(count: stages[t].outShape.count) }
+        let maxCount = ([PaddedShape(c: 3, h: height, w: width)] + shapes).map(\.count).max()!
+        gradA = FloatBuffer(count: maxCount)
+        gradB = FloatBuffer(count: maxCount)
+    }
+
+    /// The minimum image side for reading layers up to `depth`: every pooling halves (floor) the size.
+    public static func minimumSide(depth: Int) -> Int {
+        let pools = LayerNames.all.prefix(depth + 1).filter { $0.hasPrefix("pool") }.count
+        return 1 << pools
+    }
+
+    /// Bytes held by this plan's buffers.
+    public var bytes: Int {
+        (activations + Array(convTaps.values) + [inputBuffer, gradA, gradB]).reduce(0) { $0 + $1.count * 4 }
+    }
+
+    /// The stage's output in padded layout.
+    public func output(_ stage: Int) -> UnsafeMutablePointer<Float> {
+        if let t = convTaps[stage] { return t.ptr }
+        return activations[stages[stage].output].ptr
+    }
+
+    /// Runs the network on an RGB planar 0…255 image of this plan's size.
+    public func forward(_ rgb: UnsafePointer<Float>) {
+        let s0 = PaddedShape(c: 3, h: height, w: width)
+        let plane = width * height
+        for c in 0..<3 {
+            let src = rgb + (2 - c) * plane, dst = inputBuffer.ptr + c * s0.plane, m = Self.meanBGR[c]
+            for y in 0..<height {
+                let row = dst + s0.at(y, 0), srow = src + y * width
+                for x in 0..<width { row[x] = srow[x] - m }
+            }
+        }
+        for (i, st) in stages.enumerated() {
+            let inPtr = st.input < 0 ? inputBuffer.ptr : activations[st.input].ptr
+            let outPtr = activations[st.output].ptr
+            switch st.kind {
+            case .conv(let k):
+                let w = weights.convs[k]
+                w.taps.withUnsafeBufferPointer { t in
+                    w.bias.withUnsafeBufferPointer { b in
+                        Ops.convForward(x: inPtr, st.inShape, taps: t.baseAddress!, bias: b.baseAddress!, cout: w.cout, y: outPtr)
+                    }
+                }
+                if let tap = convTaps[i] { tap.copy(from: outPtr, count: st.outShape.count) }
+            case .relu:
+                Ops.reluForward(outPtr, count: st.outShape.count)
+            case .pool:
+                Ops.poolForward(x: inPtr, st.inShape, y: outPtr, max: pooling == .max)
+            }
+        }
+    }
+
+    /// Backpropagates from the deepest stage to the input image. `addGradient(stage, grad)` adds the
+    /// loss's gradient with respect to that stage's (padded) output; it is called for every stage, deepest
+    /// first. Writes the gradient with respect to the RGB 0…255 image into `rgbGrad` (planar, overwritten).
+    public func backward(addGradient: (Int, UnsafeMutablePointer<Float>) -> Void, rgbGrad: UnsafeMutablePointer<Float>) {
+        var g = gradA, other = gradB
+        g.zero()
+        for i in stages.indices.reversed() {
+            let st = stages[i]
+            addGradient(i, g.ptr)
+            switch st.kind {
+            case .relu:
+                Ops.reluBackward(g.ptr, output: activations[st.output].ptr, count: st.outShape.count)
+            case .conv(let k):
+                let w = weights.convs[k]
+                w.taps.withUnsafeBufferPointer { t in
+                    Ops.convBackward(dy: g.ptr, st.inShape, taps: t.baseAddress!, cout: w.cout, dx: other.ptr)
+                }
+                swap(&g, &other)
+            case .pool:
+                let inPtr = activations[st.input].ptr
+                Ops.poolBackward(dy: g.ptr, x: inPtr, st.inShape, dx: other.ptr, max: pooling == .max)
+                swap(&g, &other)
+            }
+        }
+        let s0 = PaddedShape(c: 3, h: height, w: width)
+        let plane = width * height
+        for c in 0..<3 {
+            let src = g.ptr + (2 - c) * s0.plane, dst = rgbGrad + c * plane
+            for y in 0..<height {
+                let row = src + s0.at(y, 0), drow = dst + y * width
+                for x in 0..<width { drow[x] = row[x] }
+            }
+        }
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+
+/// The 16 convolutions of VGG19, dequantised and repacked for the shifted-GEMM convolution:
+/// for each of the 9 kernel taps k = 3·ky + kx, a Cout × Cin row-major matrix.
+public final class VGGWeights {
+    public struct Conv {
+        public let name: String
+        public let cin: Int
+        public let cout: Int
+        /// [k][cout][cin]
+        public let taps: [Float]
+        public let bias: [Float]
+    }
+    public let convs: [Conv]
+    public let path: String
+
+    public static let fileName = "vgg19.safetensors"
+
+    /// `$RESTYLE_HOME`, else `$XDG_CACHE_HOME/restyle`, else `~/.cache/restyle`.
+    public static var home: String {
+        let env = ProcessInfo.processInfo.environment
+        if let h = env["RESTYLE_HOME"], !h.isEmpty { return h }
+        if let x = env["XDG_CACHE_HOME"], !x.isEmpty { return x + "/restyle" }
+        return NSHomeDirectory() + "/.cache/restyle"
+    }
+    public static var defaultPath: String { home + "/" + fileName }
+
+    /// Loads the default file, or says in one line how to get it.
+    public static func loadDefault() throws -> VGGWeights {
+        let p = defaultPath
+        guard FileManager.default.fileExists(atPath: p) else {
+            throw RestyleError.badInput("\(p): VGG19 weights not found; fetch and convert them with: make setup")
+        }
+        return try VGGWeights(path: p)
+    }
+
+    public init(path: String) throws {
+        let file = try SafetensorsFile(path: path)
+        var convs: [Conv] = []
+        var cin = 3
+        for (b, n) in LayerNames.convsPerBlock.enumerated() {
+            let cout = LayerNames.channelsPerBlock[b]
+            for i in 1...n {
+                let src = "block\(b + 1)_conv\(i)"
+                let q = try file.bytes(src + "_W_q", dtype: "U8", shape: [cout, cin, 3, 3])
+                let table = try file.floats(src + "_W_table", shape: [256])
+                let bias = try file.floats(src + "_b", shape: [cout])
+                var taps = [Float](repeating: 0, count: 9 * cout * cin)
+                q.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+                    let qb = raw.bindMemory(to: UInt8.self)
+                    taps.withUnsafeMutableBufferPointer { t in
+                        for o in 0..<cout {
+                            for c in 0..<cin {
+                                let base = (o * cin + c) * 9
+                                for k in 0..<9 { t[(k * cout + o) * cin + c] = table[Int(qb[base + k])] }
+                            }
+                        }
+                    }
+                }
+                guard (taps + bias).allSatisfy({ $0.isFinite }) else {
+                    throw RestyleError.badInput("\(path): tensor '\(src)' holds non-finite values")
+                }
+                convs.append(Conv(name: "conv\(b + 1)_\(i)", cin: cin, cout: cout, taps: taps, bias: bias))
+                cin = cout
+            }
+        }
+        self.convs = convs
+        self.path = path
+    }
+
+    /// Random weights of the right shapes, for gradient checks that must not depend on the real file.
+    public init(randomSeed: UInt64, scale: Float = 0.1) {
+        var rng = SplitMix64(seed: randomSeed)
+        var convs: [Conv] = []
+        var cin = 3
+        for (b, n) in LayerNames.convsPerBlock.enumerated() {
+            let cout = LayerNames.channelsPerBlock[b]
+            for i in 1...n {
+                let fan = Float(cin * 9)
+                let taps = (0..<(9 * cout * cin)).map { _ in rng.nextSymmetric() * scale * 3 / fan.squareRoot() }
+                let bias = (0..<cout).map { _ in rng.nextSymmetric() * 0.1 }
+                convs.append(Conv(name: "conv\(b + 1)_\(i)", cin: cin, cout: cout, taps: taps, bias: bias))
+                cin = cout
+            }
+        }
+        self.convs = convs
+        self.path = "<random>"
+    }
+}
+
+/// Small deterministic generator: the same seed gives the same start image on every machine.
+public struct SplitMix64 {
+    var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    /// Uniform in [0, 1).
+    public mutating func nextUnit() -> Float { Float(next() >> 40) / Float(1 << 24) }
+    /// Uniform in [-1, 1).
+    public mutating func nextSymmetric() -> Float { nextUnit() * 2 - 1 }
+}

@@ -249,11 +249,11 @@ enum OverlayWidget {
         ("↑ ↓  k j  Tab", "select a slider"),
         ("← →  h l", "change by ×10^(1/8)"),
         ("Shift-← →  H L", "change by ×10^(1/2)"),
-        ("=", "type an exact value (Enter applies, Esc cancels)"),
-        ("s", "save a PNG snapshot and the session"),
-        ("o", "switch optimizer (L-BFGS / Adam)"),
-        ("r", "restart from the init image (asks first)"),
-        ("u", "upscale: continue at twice the size"),
+        ("=", "type a value: Enter applies, Esc not"),
+        ("s", "save PNG snapshot and session"),
+        ("o", "switch optimizer L-BFGS / Adam"),
+        ("r", "restart from the init image"),
+        ("u", "continue at twice the size"),
         ("1 2 3  v", "show result / content / style"),
         ("t", "next theme"),
         ("?", "this help"),
@@ -272,12 +272,14 @@ enum OverlayWidget {
         g.fill(r, " ", st.overlay)
         g.box(r, title: title, border: st.title, titleStyle: st.title, rounded: false)
         let inner = r.inner
-        for (i, (k, t)) in lines.enumerated() where i < inner.h - 2 {
-            let y = inner.y + 1 + i
+        // Blank rows and footer only when there is room: at 60×18 every key must still be listed.
+        let pad = inner.h >= lines.count + 3 ? 1 : 0
+        for (i, (k, t)) in lines.enumerated() where i < inner.h - pad {
+            let y = inner.y + pad + i
             g.put(inner.x + 1, y, k, st.accent, limit: inner.w - 1)
             g.put(inner.x + 3 + keyW, y, t, st.base, limit: max(0, inner.maxX - (inner.x + 3 + keyW)))
         }
-        if inner.h >= 1 {
+        if inner.h >= lines.count + pad + 1 {
             g.put(inner.x + max(0, (inner.w - footer.count) / 2), inner.maxY - 1, footer, st.dim, limit: inner.w)
         }
         return r

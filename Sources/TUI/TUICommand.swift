@@ -147,7 +147,7 @@ func reportingErrors(_ body: () throws -> Void) throws {
 enum TUIRunner {
     static func run(engine: EngineHandle, config: TUIConfig, theme: Theme, themeDirs: [String]) throws {
         Signals.install()
-        let screen = CursesScreen()
+        let screen = try CursesScreen()
         let app = App(engine: engine, config: config, theme: theme, themeDirs: themeDirs,
                       colorMode: screen.colorMode, writePNG: writeSnapshotPNG)
         if let c = screen.cellPixelSize { app.cellPixel = c }

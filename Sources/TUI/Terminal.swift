@@ -1,4 +1,5 @@
 import CNcurses
+import Core
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -53,9 +54,12 @@ final class CursesScreen {
     private var lastPairReset = -Double.infinity
     private var defaultColors = false
 
-    init(env: [String: String] = ProcessInfo.processInfo.environment) {
+    init(env: [String: String] = ProcessInfo.processInfo.environment) throws {
         setlocale(LC_ALL, "")
-        initscr()
+        // newterm rather than initscr: initscr exits the process on an unknown TERM, newterm lets us say why.
+        guard newterm(nil, stdout, stdin) != nil else {
+            throw RestyleError.badInput("cannot use this terminal (TERM=\(env["TERM"] ?? "unset")); try TERM=xterm-256color")
+        }
         raw()          // Ctrl-C and Ctrl-Z arrive as keys, handled like q and suspend
         noecho()
         nonl()

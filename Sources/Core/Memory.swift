@@ -8,7 +8,7 @@ public enum MemoryStats {
     static func field(_ name: String) -> Int {
         guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
         for line in s.split(separator: "\n") where line.hasPrefix(name) {
-            let kb = line.dropFirst(name.count).split(separator: " ").first.flatMap { Int($0) } ?? 0
+            let kb = line.dropFirst(name.count).split(whereSeparator: { $0 == " " || $0 == "\t" }).first.flatMap { Int($0) } ?? 0
             return kb * 1024
         }
         return 0

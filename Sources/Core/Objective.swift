@@ -15,7 +15,9 @@ public final class Objective {
     /// Style Grams G_l(s) (C×C) and ‖G_l(s)‖².
     var styleTargets: [Int: ([Float], Double)] = [:]
     /// Per style stage: the Gram of the current image, then (after evaluate) G − G_s.
-    var grams: [Int: [Float]] = [:]
+    var grams: [Int: FloatBuffer] = [:]
+    /// The network's share of the gradient, before the TV term is added.
+    let netGrad: FloatBuffer
     var contentScale: [Int: Float] = [:]
     var styleScale: [Int: Float] = [:]
 
@@ -46,13 +48,14 @@ public final class Objective {
             style.pixels.withUnsafeBufferPointer { sNet.forward($0.baseAddress!) }
             for l in Set(ss) {
                 let shape = sNet.stages[l].outShape
-                var g = [Float](repeating: 0, count: shape.c * shape.c)
-                Self.gram(sNet.output(l), shape, into: &g)
-                styleTargets[l] = (g, Self.sumSquares(g))
+                let g = FloatBuffer(count: shape.c * shape.c)
+                Self.gram(sNet.output(l), shape, into: g.ptr)
+                styleTargets[l] = (g.array, Self.sumSquares(g.array))
             }
         }
         net = try VGGNetwork(weights: weights, height: height, width: width, depth: depth,
                              pooling: settings.pooling, tappedConvs: taps)
+        netGrad = FloatBuffer(count: 3 * width * height)
         content.pixels.withUnsafeBufferPointer { net.forward($0.baseAddress!) }
         for l in Set(cs) {
             let shape = net.stages[l].outShape
@@ -60,12 +63,13 @@ public final class Objective {
             b.copy(from: net.output(l), count: shape.count)
             contentTargets[l] = (b, Self.sumSquares(UnsafeBufferPointer(start: b.ptr, count: shape.count)))
         }
-        for l in Set(ss) { grams[l] = [Float](repeating: 0, count: net.stages[l].outShape.c * net.stages[l].outShape.c) }
+        for l in Set(ss) { grams[l] = FloatBuffer(count: net.stages[l].outShape.c * net.stages[l].outShape.c) }
     }
 
     /// Bytes held by the working plan and targets.
     public var bytes: Int {
-        net.bytes + contentTargets.values.reduce(0) { $0 + $1.0.count * 4 } + styleTargets.values.reduce(0) { $0 + $1.0.count * 8 }
+        net.bytes + netGrad.count * 4 + contentTargets.values.reduce(0) { $0 + $1.0.count * 4 }
+            + styleTargets.values.reduce(0) { $0 + $1.0.count * 8 }
     }
 
     /// α, β, γ may change freely; layers and pooling need a new Objective.
@@ -80,12 +84,10 @@ public final class Objective {
     }
 
     /// G = F Fᵀ / M over the padded layout (border zeros add nothing), M = H·W.
-    static func gram(_ f: UnsafePointer<Float>, _ s: PaddedShape, into g: inout [Float]) {
+    static func gram(_ f: UnsafePointer<Float>, _ s: PaddedShape, into g: UnsafeMutablePointer<Float>) {
         let m = Float(s.h * s.w)
-        g.withUnsafeMutableBufferPointer { gp in
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(s.c), Int32(s.c), Int32(s.plane),
-                        1 / m, f, Int32(s.plane), f, Int32(s.plane), 0, gp.baseAddress!, Int32(s.c))
-        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(s.c), Int32(s.c), Int32(s.plane),
+                    1 / m, f, Int32(s.plane), f, Int32(s.plane), 0, g, Int32(s.c))
     }
 
     /// Loss at `x` (RGB planar 0…255, this objective's size). With `grad`, also writes dL/dx there.
@@ -107,11 +109,10 @@ public final class Objective {
         for l in styleStages {
             let shape = net.stages[l].outShape
             let (target, norm) = styleTargets[l]!
-            var g = grams[l]!
-            Self.gram(net.output(l), shape, into: &g)
+            let g = grams[l]!.ptr
+            Self.gram(net.output(l), shape, into: g)
             var d2 = 0.0
-            for i in g.indices { g[i] -= target[i]; d2 += Double(g[i]) * Double(g[i]) }
-            grams[l] = g
+            for i in 0..<(shape.c * shape.c) { g[i] -= target[i]; d2 += Double(g[i]) * Double(g[i]) }
             let denom = max(norm, 1e-30)
             es += d2 / denom / ns
             styleScale[l] = Float(b * 4 / (Double(shape.h * shape.w) * denom * ns))
@@ -120,8 +121,7 @@ public final class Objective {
         let terms = LossTerms(total: a * ec + b * es + settings.tv * etv, content: ec, style: es, tv: etv)
         guard let grad else { return terms }
 
-        let tmp = UnsafeMutablePointer<Float>.allocate(capacity: 3 * width * height)
-        defer { tmp.deallocate() }
+        let tmp = netGrad.ptr
         net.backward(addGradient: { stage, g in
             for l in contentStages where l == stage && a != 0 {
                 let k = contentScale[l]!, f = net.output(l), t = contentTargets[l]!.0.ptr
@@ -129,10 +129,8 @@ public final class Objective {
             }
             for l in styleStages where l == stage && b != 0 {
                 let s = net.stages[l].outShape
-                grams[l]!.withUnsafeBufferPointer { d in
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(s.c), Int32(s.plane), Int32(s.c),
-                                styleScale[l]!, d.baseAddress!, Int32(s.c), net.output(l), Int32(s.plane), 1, g, Int32(s.plane))
-                }
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(s.c), Int32(s.plane), Int32(s.c),
+                            styleScale[l]!, grams[l]!.ptr, Int32(s.c), net.output(l), Int32(s.plane), 1, g, Int32(s.plane))
             }
         }, rgbGrad: tmp)
         let n = 3 * width * height

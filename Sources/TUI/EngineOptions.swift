@@ -4,7 +4,7 @@ import Foundation
 
 /// The options shared by `restyle run` and the TUI: everything that shapes the optimisation.
 struct EngineOptions: ParsableArguments {
-    @Option(help: "Longest side of the working image in pixels (an input already at that size is used unchanged).")
+    @Option(help: "Longest side of the working image in pixels; an input already at that size is used unchanged (default: 512 for run, 256 in the TUI).")
     var size: Int?
 
     @Option(name: .customLong("style-size"), help: "Longest side of the style image (default: the content's working longest side).")

@@ -39,6 +39,13 @@ struct RunCommand: ParsableCommand {
     var quiet = false
 
     func run() throws {
+        // Installed first: an interrupt during loading exits 130 at once; later it stops the engine,
+        // and the current image is written before exiting.
+        let box = EngineBox()
+        let interrupted = Interrupts.onTermination { sig in
+            guard let e = box.engine else { Foundation.exit(sig == SIGINT ? 130 : 128 + sig) }
+            e.requestStop()
+        }
         try checkWritable(output, option: "-o")
         if let session { try checkWritable(session, option: "--session") }
         guard saveEvery >= 0 else { throw RestyleError.badInput("--save-every: must be ≥ 0, got \(saveEvery)") }
@@ -74,7 +81,7 @@ struct RunCommand: ParsableCommand {
             }
         }
 
-        let interrupted = Interrupts.onTermination { _ in eng.requestStop() }
+        box.engine = eng
         eng.start()
         eng.waitUntilFinished()
         eng.stop()
@@ -87,6 +94,15 @@ struct RunCommand: ParsableCommand {
             fputs(String(format: "wrote %@ (iteration %d, total %.6g, %.2f s/it)\n", output, p.iteration, p.terms.total, p.secondsPerIteration), stderr)
         }
         if let sig = interrupted.signal { throw ExitCode(sig == SIGINT ? 130 : 128 + sig) }
+    }
+}
+
+final class EngineBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Engine?
+    var engine: Engine? {
+        get { lock.lock(); defer { lock.unlock() }; return value }
+        set { lock.lock(); value = newValue; lock.unlock() }
     }
 }
 

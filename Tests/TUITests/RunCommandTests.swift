@@ -1,0 +1,157 @@
+import Core
+import XCTest
+
+/// `restyle run` as a user calls it: the built binary in a child process.
+final class RunCommandTests: XCTestCase {
+    static let binary: String = {
+        // The test bundle sits beside the product in .build/<config>/.
+        let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        var candidates = [dir.appendingPathComponent("restyle").path]
+        candidates.append(dir.deletingLastPathComponent().appendingPathComponent("restyle").path)
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
+    }()
+
+    var dir = ""
+    override func setUp() {
+        dir = NSTemporaryDirectory() + "restyle-run-\(getpid())-\(UUID().uuidString.prefix(8))"
+        try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+
+    struct Result { var code: Int32; var stdout: String; var stderr: String }
+
+    @discardableResult
+    func restyle(_ args: [String], env: [String: String] = [:], interruptAfter: Double? = nil) throws -> Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.binary)
+        p.arguments = args
+        var e = ProcessInfo.processInfo.environment
+        for (k, v) in env { e[k] = v }
+        p.environment = e
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out; p.standardError = err
+        try p.run()
+        if let t = interruptAfter {
+            Thread.sleep(forTimeInterval: t)
+            kill(p.processIdentifier, SIGINT)
+        }
+        let o = out.fileHandleForReading.readDataToEndOfFile(), r = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Result(code: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: r, as: UTF8.self))
+    }
+
+    func image(_ name: String, _ w: Int, _ h: Int, seed: UInt64 = 1) throws -> String {
+        let p = dir + "/" + name
+        try ImageIO.writePNG(Bench.syntheticImage(width: w, height: h, seed: seed), to: p)
+        return p
+    }
+
+    func write(_ name: String, _ bytes: [UInt8]) -> String {
+        let p = dir + "/" + name
+        FileManager.default.createFile(atPath: p, contents: Data(bytes))
+        return p
+    }
+
+    /// Exit 2, one line on stderr that contains `expect`, and no output file.
+    func assertBadInput(_ args: [String], _ expect: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let out = dir + "/out.png"
+        let r = try restyle(args + ["-o", out, "--quiet"])
+        XCTAssertEqual(r.code, 2, "exit code for \(args): \(r.stderr)", file: file, line: line)
+        let lines = r.stderr.split(separator: "\n")
+        XCTAssertEqual(lines.count, 1, "one line: \(r.stderr)", file: file, line: line)
+        XCTAssertTrue(r.stderr.contains(expect), "\(r.stderr) should mention \(expect)", file: file, line: line)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out), "no partial output", file: file, line: line)
+    }
+
+    func testBadInputs() throws {
+        let good = try image("good.png", 32, 32)
+        let small = try image("small.png", 64, 10)
+        let png = try Data(contentsOf: URL(fileURLWithPath: good))
+        let truncated = write("truncated.png", Array(png.prefix(png.count / 2)))
+        let empty = write("empty.png", [])
+        let text = write("notes.png", Array("just some text, not an image\n".utf8))
+        let jpegJunk = write("corrupt.jpg", [0xFF, 0xD8, 0xFF, 0xE0, 0, 16] + Array(repeating: 0x55, count: 200))
+        // A PNG header claiming 100000×100000 pixels: refused before any allocation.
+        var huge: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52,
+                             0x00, 0x01, 0x86, 0xA0, 0x00, 0x01, 0x86, 0xA0, 8, 2, 0, 0, 0]
+        let crc = crc32(Array(huge[12...]))
+        huge += [UInt8(crc >> 24), UInt8(crc >> 16 & 0xFF), UInt8(crc >> 8 & 0xFF), UInt8(crc & 0xFF)]
+        for chunk in ["IDAT", "IEND"] {
+            let c = crc32(Array(chunk.utf8))
+            huge += [0, 0, 0, 0] + Array(chunk.utf8) + [UInt8(c >> 24), UInt8(c >> 16 & 0xFF), UInt8(c >> 8 & 0xFF), UInt8(c & 0xFF)]
+        }
+        let hugePath = write("huge.png", huge)
+
+        try assertBadInput(["run", dir + "/missing.png", good], "missing.png")
+        try assertBadInput(["run", dir, good], dir)
+        try assertBadInput(["run", good, empty], "empty.png")
+        try assertBadInput(["run", truncated, good], "truncated.png")
+        try assertBadInput(["run", good, text], "notes.png")
+        try assertBadInput(["run", jpegJunk, good], "corrupt.jpg")
+        try assertBadInput(["run", hugePath, good], "limit")
+        try assertBadInput(["run", good, good, "--content-layers", "relu9_9"], "relu9_9")
+        try assertBadInput(["run", good, good, "--beta", "-1"], "--beta")
+        try assertBadInput(["run", good, good, "--optimizer", "sgd"], "sgd")
+        try assertBadInput(["run", small, good, "--size", "64"], "too small")
+        try assertBadInput(["run", good, good, "--size", "12"], "--size")
+        try assertBadInput(["run", good, good, "--init", dir + "/nope.png"], "nope.png")
+        let r = try restyle(["run", good, good, "-o", dir + "/no/such/dir/out.png", "--quiet"])
+        XCTAssertEqual(r.code, 2)
+        XCTAssertTrue(r.stderr.contains("cannot write"), r.stderr)
+    }
+
+    func testMissingWeightsSaysHowToGetThem() throws {
+        let good = try image("good.png", 32, 32)
+        let r = try restyle(["run", good, good, "-o", dir + "/o.png"], env: ["RESTYLE_HOME": dir + "/empty-home"])
+        XCTAssertEqual(r.code, 2)
+        XCTAssertTrue(r.stderr.contains("make setup"), r.stderr)
+        XCTAssertEqual(r.stderr.split(separator: "\n").count, 1)
+    }
+
+    func testRunWritesPNGWithSettingsAndJSONLog() throws {
+        let c = try image("c.png", 40, 32, seed: 1), s = try image("s.png", 32, 32, seed: 2)
+        let out = dir + "/out.png"
+        let r = try restyle(["run", c, s, "-o", out, "--iterations", "3", "--beta", "100", "--log-json", "-",
+                             "--save-every", "2", "--quiet", "--size", "40"])
+        XCTAssertEqual(r.code, 0, r.stderr)
+        let rows = r.stdout.split(separator: "\n").map { try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        XCTAssertEqual(rows.map { $0["iteration"] as! Int }, [0, 1, 2, 3])
+        for key in ["total", "content", "style", "tv", "seconds"] { XCTAssertNotNil(rows[0][key] as? Double, key) }
+        let img = try ImageIO.read(out)
+        XCTAssertEqual([img.width, img.height], [40, 32])
+        let text = Dictionary(try ImageIO.readPNGText(out), uniquingKeysWith: { a, _ in a })
+        XCTAssertEqual(text["beta"], "100.0")
+        XCTAssertEqual(text["iteration"], "3")
+        XCTAssertEqual(text["optimizer"], "lbfgs")
+        XCTAssertNotNil(text["restyle-version"])
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/out-i00002.png"), "--save-every snapshot")
+    }
+
+    func testInterruptWritesTheCurrentImageAndExits130() throws {
+        let c = try image("c.png", 96, 96, seed: 1), s = try image("s.png", 96, 96, seed: 2)
+        let out = dir + "/out.png"
+        let r = try restyle(["run", c, s, "-o", out, "--iterations", "100000", "--quiet", "--size", "96"], interruptAfter: 2.5)
+        XCTAssertEqual(r.code, 130, r.stderr)
+        XCTAssertNoThrow(try ImageIO.read(out))
+    }
+
+    func testHeadlessResumeContinuesASession() throws {
+        let c = try image("c.png", 32, 32, seed: 1), s = try image("s.png", 32, 32, seed: 2)
+        let session = dir + "/run.restyle"
+        var r = try restyle(["run", c, s, "-o", dir + "/a.png", "--iterations", "2", "--session", session, "--quiet", "--size", "32"])
+        XCTAssertEqual(r.code, 0, r.stderr)
+        r = try restyle(["run", "--resume", session, "-o", dir + "/b.png", "--iterations", "4", "--log-json", "-", "--quiet"])
+        XCTAssertEqual(r.code, 0, r.stderr)
+        let its = r.stdout.split(separator: "\n").map { (try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any])["iteration"] as! Int }
+        XCTAssertEqual(its, [3, 4])
+    }
+}
+
+/// CRC-32 as PNG chunks use it, to craft a header that passes the checksum and fails on size alone.
+func crc32(_ bytes: [UInt8]) -> UInt32 {
+    var c: UInt32 = 0xFFFF_FFFF
+    for b in bytes {
+        c ^= UInt32(b)
+        for _ in 0..<8 { c = (c & 1) != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+    }
+    return c ^ 0xFFFF_FFFF
+}

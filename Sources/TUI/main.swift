@@ -8,8 +8,8 @@ struct RestyleCommand: ParsableCommand {
         commandName: "restyle",
         abstract: "Neural style transfer (Gatys et al.) in the terminal, on the CPU.",
         version: Restyle.version,
-        subcommands: [RunCommand.self, BenchCommand.self],
-        defaultSubcommand: nil)
+        subcommands: [TUICommand.self, RunCommand.self, BenchCommand.self, ResumeCommand.self],
+        defaultSubcommand: TUICommand.self)
 }
 
 /// Exit codes: 0 done, 2 bad usage or input, 1 internal error, 130 interrupted.

@@ -1,0 +1,202 @@
+import Core
+import Foundation
+
+/// Everything the screen shows that is not the engine's: selection, overlays, messages.
+/// Owned by the UI thread; background work reports back through `post`, which is locked.
+final class App {
+    typealias PNGWriter = (_ image: RGBImage, _ path: String, _ text: [(String, String)]) throws -> Void
+
+    let engine: EngineHandle
+    var config: TUIConfig
+    let themeDirs: [String]
+    private(set) var theme: Theme
+    private(set) var styles: ThemeStyles
+    var colorMode: ColorMode
+    /// Pixel size of one character cell; 1:2 unless the terminal says otherwise.
+    var cellPixel: (w: Double, h: Double) = (1, 2)
+
+    /// The settings as the user has set them. Kept here rather than read back from the engine
+    /// because the engine applies changes only before its next iteration, and a key press must
+    /// show on screen at once.
+    private(set) var settings: Settings
+    var selected: SliderKind = .alpha
+    var editor: SliderEditor?
+    var source: PreviewSource = .result
+    var showHelp = false
+    var confirmRestart = false
+    private(set) var quitRequested = false
+    /// Set when the terminal must be cleared before the next frame (theme change).
+    var needsClear = false
+
+    private(set) var message: String?
+    private(set) var messageIsError = false
+    private var messageTime = -Double.infinity
+
+    let preview = PreviewRenderer()
+    private var lastPreviewTime = -Double.infinity
+    private var lastAutosave: Double
+    var now: () -> Double
+    var writePNG: PNGWriter
+    /// Where slow work (file writes, upscaling) runs, so keys keep working meanwhile.
+    var runInBackground: (@escaping () -> Void) -> Void
+
+    private let lock = NSLock()
+    private var mailbox: [(String, Bool)] = []
+
+    init(engine: EngineHandle, config: TUIConfig, theme: Theme, themeDirs: [String], colorMode: ColorMode,
+         writePNG: @escaping PNGWriter, now: @escaping () -> Double = { ProcessInfo.processInfo.systemUptime }) {
+        self.engine = engine; self.config = config; self.theme = theme; self.styles = theme.styles
+        self.themeDirs = themeDirs; self.colorMode = colorMode; self.writePNG = writePNG; self.now = now
+        self.settings = engine.latestProgress().settings
+        self.lastAutosave = now()
+        let queue = DispatchQueue(label: "restyle.tui.background")
+        // The work items only touch the engine (thread-safe by contract) and `post`, which locks.
+        self.runInBackground = { work in
+            nonisolated(unsafe) let w = work
+            queue.async { w() }
+        }
+    }
+
+    // MARK: messages
+
+    func say(_ m: String, error: Bool = false) {
+        message = m; messageIsError = error; messageTime = now()
+    }
+
+    /// For background work: the message shows on the next frame.
+    func post(_ m: String, error: Bool = false) {
+        lock.lock(); mailbox.append((m, error)); lock.unlock()
+    }
+
+    /// Returns whether anything arrived, so the loop knows to redraw.
+    @discardableResult
+    func drainMailbox() -> Bool {
+        lock.lock(); let items = mailbox; mailbox.removeAll(); lock.unlock()
+        for (m, e) in items { say(m, error: e) }
+        return !items.isEmpty
+    }
+
+    /// The message for the status bar: ours for a while after it was said, then the engine's latest.
+    func statusMessage(progress: EngineProgress) -> (String?, Bool) {
+        if let m = message, now() - messageTime < 10 || progress.message == nil { return (m, messageIsError) }
+        return (progress.message, false)
+    }
+
+    // MARK: actions
+
+    func requestQuit() { quitRequested = true }
+
+    func change(_ kind: SliderKind, to value: Double) {
+        kind.set(value, in: &settings)
+        engine.update { kind.set(value, in: &$0) }
+    }
+
+    func step(notches: Int, big: Bool) {
+        let k = selected
+        let v = SliderMath.step(k.value(in: settings), notches: notches, big: big, floor: k.floor, allowsZero: k.allowsZero)
+        change(k, to: v)
+    }
+
+    func toggleOptimizer() {
+        let next: OptimizerKind = settings.optimizer == .lbfgs ? .adam : .lbfgs
+        settings.optimizer = next
+        engine.update { $0.optimizer = next }
+        say("optimizer: \(next == .lbfgs ? "L-BFGS" : "Adam")")
+    }
+
+    func togglePause() {
+        if engine.isPaused { engine.resume(); say("resumed") } else { engine.pause(); say("paused") }
+    }
+
+    func snapshot() {
+        let (image, _) = engine.currentImage()
+        let p = engine.latestProgress()
+        let cfg = config
+        var text = settings.keyValues
+        text += [("iteration", "\(p.iteration)"), ("content", cfg.contentStem), ("style", cfg.styleStem),
+                 ("software", "restyle \(Restyle.version)")]
+        let engine = self.engine, write = writePNG
+        say("saving snapshot…")
+        runInBackground { [weak self] in
+            do {
+                try FileManager.default.createDirectory(atPath: cfg.outDir, withIntermediateDirectories: true)
+                // Named inside the serial queue so two quick presses cannot pick the same name.
+                let path = cfg.snapshotPath(iteration: p.iteration)
+                try write(image, path, text)
+                try engine.saveSession(to: cfg.sessionPath)
+                self?.post("snapshot saved to \(path)")
+            } catch {
+                self?.post("snapshot failed: \(error)", error: true)
+            }
+        }
+    }
+
+    func saveSessionInBackground(reason: String) {
+        let cfg = config, engine = self.engine
+        runInBackground { [weak self] in
+            do {
+                try FileManager.default.createDirectory(atPath: cfg.outDir, withIntermediateDirectories: true)
+                try engine.saveSession(to: cfg.sessionPath)
+                self?.post("\(reason) to \(cfg.sessionPath)")
+            } catch {
+                self?.post("\(reason) failed: \(error)", error: true)
+            }
+        }
+    }
+
+    /// Used on quit and on SIGHUP/SIGTERM, where the caller must know the file is written before exiting.
+    func saveSessionNow() throws -> String {
+        try FileManager.default.createDirectory(atPath: config.outDir, withIntermediateDirectories: true)
+        try engine.saveSession(to: config.sessionPath)
+        return config.sessionPath
+    }
+
+    func upscale() {
+        let engine = self.engine
+        say("upscaling…")
+        runInBackground { [weak self] in
+            do {
+                try engine.upscale()
+                let p = engine.latestProgress()
+                self?.post("upscale requested (was \(p.width)×\(p.height))")
+            } catch {
+                self?.post("upscale failed: \(error)", error: true)
+            }
+        }
+    }
+
+    func cycleTheme() {
+        let names = Theme.availableNames(dirs: themeDirs)
+        let i = names.firstIndex(of: theme.name) ?? -1
+        let next = names[(i + 1) % names.count]
+        do {
+            try setTheme(Theme.load(next, dirs: themeDirs))
+            say("theme: \(next)")
+        } catch {
+            say("\(error)", error: true)
+        }
+    }
+
+    func setTheme(_ t: Theme) {
+        theme = t; styles = t.styles; needsClear = true
+    }
+
+    /// Autosave when due. Called every loop pass.
+    func tick() {
+        let t = now()
+        if config.autosave > 0 && t - lastAutosave >= config.autosave {
+            lastAutosave = t
+            saveSessionInBackground(reason: "autosaved")
+        }
+    }
+
+    // MARK: preview throttle
+
+    /// Whether a new result image may be rendered now (at most --fps per second).
+    func previewDue() -> Bool {
+        let t = now()
+        guard config.fps > 0 else { return true }
+        return t - lastPreviewTime >= 1 / config.fps
+    }
+    func previewRendered() { lastPreviewTime = now() }
+}

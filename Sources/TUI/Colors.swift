@@ -1,0 +1,57 @@
+import Foundation
+
+/// What the terminal can show, decided once at start-up from the environment and terminfo.
+enum ColorMode: String, Equatable {
+    case truecolor, c256 = "256", c16 = "16", mono
+
+    /// NO_COLOR wins (https://no-color.org); COLORTERM is how terminals announce 24-bit colour,
+    /// since terminfo usually doesn't; otherwise trust terminfo's colour count.
+    static func detect(env: [String: String], hasColors: Bool, colors: Int) -> ColorMode {
+        if let nc = env["NO_COLOR"], !nc.isEmpty { return .mono }
+        if !hasColors || colors < 8 { return .mono }
+        let ct = (env["COLORTERM"] ?? "").lowercased()
+        if (ct == "truecolor" || ct == "24bit") && colors >= 256 { return .truecolor }
+        if colors >= 256 { return .c256 }
+        return .c16
+    }
+}
+
+enum Palette {
+    /// xterm's default 16 colours; only used to pick the nearest, the terminal shows its own.
+    static let ansi16: [(Int, Int, Int)] = [
+        (0, 0, 0), (205, 0, 0), (0, 205, 0), (205, 205, 0), (0, 0, 238), (205, 0, 205), (0, 205, 205), (229, 229, 229),
+        (127, 127, 127), (255, 0, 0), (0, 255, 0), (255, 255, 0), (92, 92, 255), (255, 0, 255), (0, 255, 255), (255, 255, 255),
+    ]
+    static let cubeLevels = [0, 95, 135, 175, 215, 255]
+
+    @inline(__always) static func split(_ rgb: UInt32) -> (Int, Int, Int) {
+        (Int(rgb >> 16 & 0xFF), Int(rgb >> 8 & 0xFF), Int(rgb & 0xFF))
+    }
+    @inline(__always) static func dist(_ a: (Int, Int, Int), _ b: (Int, Int, Int)) -> Int {
+        // Weighted toward green the way the eye is; cheap and good enough for picking a palette entry.
+        let dr = a.0 - b.0, dg = a.1 - b.1, db = a.2 - b.2
+        return 2 * dr * dr + 4 * dg * dg + 3 * db * db
+    }
+
+    /// Nearest of the 6×6×6 cube and the 24 greys (16…255); 0–15 are skipped since terminals redefine them.
+    static func nearest256(_ rgb: UInt32) -> Int {
+        let c = split(rgb)
+        func level(_ v: Int) -> Int { v < 48 ? 0 : v < 115 ? 1 : (v - 35) / 40 }
+        let (ri, gi, bi) = (level(c.0), level(c.1), level(c.2))
+        let cube = (cubeLevels[ri], cubeLevels[gi], cubeLevels[bi])
+        let avg = (c.0 + c.1 + c.2) / 3
+        let gi2 = avg > 238 ? 23 : max(0, (avg - 3) / 10)
+        let g = 8 + 10 * gi2
+        return dist(c, (g, g, g)) < dist(c, cube) ? 232 + gi2 : 16 + 36 * ri + 6 * gi + bi
+    }
+
+    static func nearest16(_ rgb: UInt32, count: Int = 16) -> Int {
+        let c = split(rgb)
+        var best = 0, bestD = Int.max
+        for i in 0..<min(count, 16) {
+            let d = dist(c, ansi16[i])
+            if d < bestD { bestD = d; best = i }
+        }
+        return best
+    }
+}

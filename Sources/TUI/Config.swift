@@ -1,0 +1,55 @@
+import Foundation
+
+/// The TUI's own options (the engine's are in EngineOptions).
+struct TUIConfig {
+    var fps: Double = 4
+    var theme: String = "default"
+    var outDir: String = "restyle-out"
+    /// Seconds between automatic session saves; 0 turns them off.
+    var autosave: Double = 60
+    /// Used to name snapshots and the session file.
+    var contentStem: String = "content"
+    var styleStem: String = "style"
+
+    /// Where named themes are looked for, first hit wins:
+    /// 1. $RESTYLE_THEMES, so a user can point at their own folder;
+    /// 2. the executable's ../../Themes, which from .build/release/restyle is the repository's Themes/
+    ///    (argv[0] is used unresolved because .build/release is itself a symlink);
+    /// 3. the installed location /usr/local/share/restyle/themes.
+    /// After these the three built-in themes compiled into the binary are used.
+    static func themeDirs(env: [String: String] = ProcessInfo.processInfo.environment,
+                          argv0: String = CommandLine.arguments.first ?? "") -> [String] {
+        var dirs: [String] = []
+        if let d = env["RESTYLE_THEMES"], !d.isEmpty { dirs.append(d) }
+        var exeDirs: [String] = []
+        if argv0.contains("/") { exeDirs.append((argv0 as NSString).deletingLastPathComponent) }
+        if let real = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            exeDirs.append((real as NSString).deletingLastPathComponent)
+        }
+        for d in exeDirs {
+            let t = ((d as NSString).appendingPathComponent("../../Themes") as NSString).standardizingPath
+            if !dirs.contains(t) { dirs.append(t) }
+        }
+        dirs.append("/usr/local/share/restyle/themes")
+        return dirs
+    }
+
+    static func stem(_ path: String) -> String {
+        let s = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+        return s.isEmpty ? "image" : s
+    }
+
+    /// `<content>-x-<style>-i<iteration>.png`, with -2, -3 … added rather than overwrite anything.
+    func snapshotPath(iteration: Int, exists: (String) -> Bool = { FileManager.default.fileExists(atPath: $0) }) -> String {
+        let base = (outDir as NSString).appendingPathComponent("\(contentStem)-x-\(styleStem)-i\(iteration)")
+        var path = base + ".png"
+        var n = 2
+        while exists(path) { path = "\(base)-\(n).png"; n += 1 }
+        return path
+    }
+
+    /// One session file per content/style pair, rewritten atomically by the engine on every save.
+    var sessionPath: String {
+        (outDir as NSString).appendingPathComponent("\(contentStem)-x-\(styleStem).session")
+    }
+}

@@ -1,0 +1,79 @@
+import Core
+import Foundation
+
+extension App {
+    /// Composes one whole frame into `g`. Cheap except the preview, which is cached.
+    func render(into g: inout CellGrid) {
+        drainMailbox()
+        let st = styles
+        let layout = ScreenLayout.compute(width: g.width, height: g.height)
+        g.fill(g.bounds, " ", st.base)
+        if layout.kind == .tooSmall {
+            OverlayWidget.drawTooSmall(&g, layout, st: st)
+            return
+        }
+        let progress = engine.latestProgress()
+        drawPreview(&g, layout.preview, progress: progress)
+        if let c = layout.chart { ChartWidget.draw(&g, c, history: engine.lossHistory(), st: st) }
+        SlidersWidget.draw(&g, layout.sliders, settings: settings, selected: selected, editor: editor, st: st)
+        let (msg, isErr) = statusMessage(progress: progress)
+        StatusWidget.draw(&g, layout.status, progress: progress, settings: settings, peakMemory: engine.peakMemoryBytes,
+                          message: msg, messageIsError: isErr, compact: layout.kind == .compact, st: st)
+        if let h = layout.hint { StatusWidget.drawHint(&g, h, st: st) }
+        if showHelp {
+            OverlayWidget.drawBox(&g, title: "keys", lines: OverlayWidget.helpLines, footer: "any key closes", st: st)
+        } else if confirmRestart {
+            OverlayWidget.drawBox(&g, title: "restart", lines: [("", "Restart from the init image?"),
+                                                                ("", "The loss history is kept.")],
+                                  footer: "y = restart   any other key = no", st: st)
+        }
+    }
+
+    func drawPreview(_ g: inout CellGrid, _ rect: Rect, progress: EngineProgress) {
+        let st = styles
+        let sizeNote = progress.width > 0 ? " \(progress.width)×\(progress.height)" : ""
+        let title = source == .result ? "result\(sizeNote)" : source.title
+        g.box(rect, title: title + " · 1 2 3", border: st.border, titleStyle: st.title)
+        let r = rect.inner
+        guard r.w > 0, r.h > 0 else { return }
+
+        // Decide what to show without copying the image unless it will be rendered. Content and
+        // style change only when the working size does (upscale), so that size is their "generation".
+        let keyGeneration = source == .result ? progress.imageGeneration : -(source.rawValue + 8 * progress.width)
+        let old = preview.key
+        let sameView = old?.source == source && old?.mode == colorMode
+        let cachedFit = preview.imageSize.map {
+            PreviewRenderer.fit(imageW: $0.w, imageH: $0.h, maxCols: r.w, maxRows: r.h, cellW: cellPixel.w, cellH: cellPixel.h)
+        }
+        let sameSize = cachedFit.map { $0.cols == old?.cols && $0.rows == old?.rows } ?? false
+        let upToDate = sameView && sameSize && old?.generation == keyGeneration
+        // A new result image waits for the fps budget; a new pane size or view renders at once.
+        let throttled = sameView && sameSize && source == .result && !previewDue()
+        if !upToDate && !throttled {
+            let img: RGBImage
+            switch source {
+            case .result: img = engine.currentImage().image
+            case .content: img = engine.contentImage
+            case .style: img = engine.styleImage
+            }
+            if img.width > 0 && img.height > 0 {
+                let fit = PreviewRenderer.fit(imageW: img.width, imageH: img.height, maxCols: r.w, maxRows: r.h,
+                                              cellW: cellPixel.w, cellH: cellPixel.h)
+                let key = PreviewRenderer.Key(source: source, generation: keyGeneration, cols: fit.cols, rows: fit.rows, mode: colorMode)
+                if preview.render(img, key: key), source == .result { previewRendered() }
+            }
+        }
+        guard let k = preview.key, k.source == source, preview.cols <= r.w, preview.rows <= r.h, !preview.cells.isEmpty else {
+            let wait = "waiting for the first image…"
+            g.put(r.x + max(0, (r.w - wait.count) / 2), r.y + r.h / 2, wait, st.dim, limit: r.w)
+            return
+        }
+        let ox = r.x + (r.w - preview.cols) / 2, oy = r.y + (r.h - preview.rows) / 2
+        for y in 0..<preview.rows {
+            for x in 0..<preview.cols {
+                let c = preview.cells[y * preview.cols + x]
+                g.set(ox + x, oy + y, c.ch, Style(fg: c.fg, bg: c.bg))
+            }
+        }
+    }
+}

@@ -1,0 +1,35 @@
+import Core
+
+/// What the terminal UI needs from an optimisation engine. The UI thread calls these from its
+/// input loop, so everything that reads state must return at once even while an iteration runs.
+/// Core.Engine conforms in the real program; tests use a fake.
+protocol EngineHandle: AnyObject {
+    /// Begin iterating on the engine's own DispatchQueue.
+    func start()
+    func pause()
+    func resume()
+    var isPaused: Bool { get }
+    /// Applied before the next iteration; weight/layer changes reset L-BFGS history and add a chart mark.
+    func update(_ change: @escaping (inout Settings) -> Void)
+    /// Back to the init image (history kept, with a mark).
+    func restart()
+    /// Ends the loop; returns after the current iteration finishes.
+    func stop()
+    /// Never blocks on an iteration.
+    func latestProgress() -> EngineProgress
+    /// Copy of the last published image; never blocks.
+    func currentImage() -> (image: RGBImage, generation: Int)
+    /// Everything since the start; never blocks.
+    func lossHistory() -> (points: [HistoryPoint], marks: [Int])
+    /// Continue at twice the working size from the current image.
+    func upscale() throws
+    /// Atomic write of the full session.
+    func saveSession(to path: String) throws
+    /// Working-size content.
+    var contentImage: RGBImage { get }
+    var styleImage: RGBImage { get }
+    var peakMemoryBytes: Int { get }
+}
+
+/// Core.Engine already has every member with these exact signatures.
+extension Engine: EngineHandle {}

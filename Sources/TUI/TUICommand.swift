@@ -1,0 +1,233 @@
+import ArgumentParser
+import Core
+import Foundation
+
+/// Options of the interactive screen, shared by `restyle CONTENT STYLE` and `restyle resume`.
+struct TUIOptions: ParsableArguments {
+    @Option(help: "Most preview redraws per second.")
+    var fps: Double = 4
+
+    @Option(help: "Theme name (default, light, contrast, or one in $RESTYLE_THEMES) or a path to a .theme file.")
+    var theme: String = "default"
+
+    @Option(name: .customLong("out-dir"), help: "Folder for snapshots and the session file (default: restyle-out; for resume, the session's folder).")
+    var outDir: String?
+
+    @Option(help: "Seconds between automatic session saves (0: never).")
+    var autosave: Double = 60
+
+    func config() throws -> TUIConfig {
+        guard fps.isFinite, fps > 0 else { throw RestyleError.badInput("--fps: must be > 0, got \(fps)") }
+        guard autosave.isFinite, autosave >= 0 else { throw RestyleError.badInput("--autosave: must be ≥ 0, got \(autosave)") }
+        var c = TUIConfig()
+        c.fps = fps; c.theme = theme; c.outDir = outDir ?? "restyle-out"; c.autosave = autosave
+        return c
+    }
+}
+
+/// `restyle CONTENT STYLE [options]`: the interactive screen (the default subcommand).
+struct TUICommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tui",
+        abstract: "Open the interactive screen (the default: `restyle CONTENT STYLE`).")
+
+    @Argument(help: "Content image (PNG or JPEG).")
+    var content: String?
+
+    @Argument(help: "Style image (PNG or JPEG).")
+    var style: String?
+
+    @OptionGroup var engine: EngineOptions
+    @OptionGroup var ui: TUIOptions
+
+    @Flag(help: .hidden)
+    var demo = false
+
+    /// The TUI works at 256 px unless told otherwise: small enough to see progress within seconds on a CPU.
+    static let defaultSize = 256
+
+    func run() throws {
+        try reportingErrors {
+            if demo {
+                var cfg = try ui.config()
+                cfg.contentStem = "demo"; cfg.styleStem = "demo"
+                let dirs = TUIConfig.themeDirs()
+                let theme = try Theme.load(cfg.theme, dirs: dirs)
+                try requireTerminal()
+                let handle = DemoEngine(settings: try engine.settings(), size: engine.size ?? TUICommand.defaultSize)
+                try TUIRunner.run(engine: handle, config: cfg, theme: theme, themeDirs: dirs)
+                return
+            }
+            guard let content, let style else {
+                throw RestyleError.badInput("need a content and a style image: restyle CONTENT STYLE (or restyle resume SESSION)")
+            }
+            var cfg = try ui.config()
+            cfg.contentStem = TUIConfig.stem(content)
+            cfg.styleStem = TUIConfig.stem(style)
+            let dirs = TUIConfig.themeDirs()
+            let theme = try Theme.load(cfg.theme, dirs: dirs)
+            try requireTerminal()
+            let settings = try engine.settings()
+            let handle = try makeEngine(content: content, style: style, options: engine, settings: settings,
+                                        size: engine.size ?? TUICommand.defaultSize)
+            try TUIRunner.run(engine: handle, config: cfg, theme: theme, themeDirs: dirs)
+        }
+    }
+}
+
+/// `restyle resume SESSION`: reopen a saved session where it stopped.
+struct ResumeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "resume", abstract: "Continue a saved session in the interactive screen.")
+
+    @Argument(help: "Session file written by the screen (on quit, s, or autosave).")
+    var session: String
+
+    @OptionGroup var ui: TUIOptions
+
+    func run() throws {
+        try reportingErrors {
+            var cfg = try ui.config()
+            // The session file is named <content>-x-<style>.session; reuse that for new snapshots.
+            let stem = TUIConfig.stem(session)
+            if let r = stem.range(of: "-x-") {
+                cfg.contentStem = String(stem[..<r.lowerBound]); cfg.styleStem = String(stem[r.upperBound...])
+            }
+            // Keep writing next to the session unless told otherwise, so its file is updated in place.
+            if ui.outDir == nil {
+                let dir = (session as NSString).deletingLastPathComponent
+                cfg.outDir = dir.isEmpty ? "." : dir
+            }
+            let dirs = TUIConfig.themeDirs()
+            let theme = try Theme.load(cfg.theme, dirs: dirs)
+            try requireTerminal()
+            let handle = try resumeEngine(session: session)
+            try TUIRunner.run(engine: handle, config: cfg, theme: theme, themeDirs: dirs)
+        }
+    }
+}
+
+// MARK: - Wiring to Core (to be filled in)
+
+/// >>> FILL IN: load the images and VGG19 weights and build Core.Engine (which conforms to EngineHandle).
+/// `size` is the working longest side; `settings` come from the command line.
+func makeEngine(content: String, style: String, options: EngineOptions, settings: Settings, size: Int) throws -> EngineHandle {
+    throw RestyleError.internal("engine not wired yet")
+}
+
+/// >>> FILL IN: rebuild Core.Engine from a file written by EngineHandle.saveSession(to:).
+func resumeEngine(session: String) throws -> EngineHandle {
+    throw RestyleError.internal("engine not wired yet (resume)")
+}
+
+/// The TUI reaches PNG writing only through this function, so tests can substitute it.
+func writeSnapshotPNG(_ image: RGBImage, _ path: String, _ text: [(String, String)]) throws {
+    try ImageIO.writePNG(image, to: path, text: text)
+}
+
+// MARK: - Helpers
+
+private func requireTerminal() throws {
+    guard isatty(STDIN_FILENO) != 0, isatty(STDOUT_FILENO) != 0 else {
+        throw RestyleError.badInput("the interactive screen needs a terminal; use `restyle run` for headless work")
+    }
+}
+
+/// One-line errors on stderr with the documented exit codes, instead of ArgumentParser's generic ones.
+func reportingErrors(_ body: () throws -> Void) throws {
+    do { try body() } catch let e as RestyleError {
+        FileHandle.standardError.write(Data("restyle: \(e)\n".utf8))
+        throw ExitCode(e.exitCode)
+    } catch let e as ThemeError {
+        FileHandle.standardError.write(Data("restyle: theme: \(e)\n".utf8))
+        throw ExitCode(2)
+    }
+}
+
+/// The interactive loop: poll keys with a short timeout, redraw what changed, never wait on the engine.
+enum TUIRunner {
+    static func run(engine: EngineHandle, config: TUIConfig, theme: Theme, themeDirs: [String]) throws {
+        Signals.install()
+        let screen = try CursesScreen()
+        let app = App(engine: engine, config: config, theme: theme, themeDirs: themeDirs,
+                      colorMode: screen.colorMode, writePNG: writeSnapshotPNG)
+        if let c = screen.cellPixelSize { app.cellPixel = c }
+        engine.start()
+
+        var table = StyleTable()
+        var dirty = true
+        var lastDraw = -Double.infinity
+        var lastSignature = ""
+        var terminated = false
+        // Redraw at least this often for the clock and for throttled preview frames.
+        let period = min(0.5, 1 / max(config.fps, 0.1))
+
+        while !app.quitRequested {
+            if let k = screen.readKey() {
+                switch k {
+                case .resize:
+                    screen.invalidate(clearScreen: true)
+                    if let c = screen.cellPixelSize { app.cellPixel = c }
+                case .ctrlZ:
+                    screen.suspend()
+                default:
+                    app.handle(k)
+                }
+                dirty = true
+            }
+            switch Signals.take() {
+            case .terminate?: terminated = true; app.requestQuit()
+            case .interrupt?: app.requestQuit()
+            case .stop?: screen.suspend(); dirty = true
+            case .resumed?: screen.invalidate(clearScreen: false); dirty = true
+            case nil: break
+            }
+            app.tick()
+            if app.needsClear {
+                app.needsClear = false
+                table = StyleTable()
+                screen.invalidate(clearScreen: true)
+                dirty = true
+            }
+            let p = engine.latestProgress()
+            let signature = "\(p.iteration) \(p.imageGeneration) \(p.state) \(p.message ?? "") \(p.width)"
+            if signature != lastSignature { lastSignature = signature; dirty = true }
+            let now = app.now()
+            if dirty || now - lastDraw >= period {
+                // Styles are interned per table; a long truecolor run would grow it without bound.
+                if table.count > 200_000 { table = StyleTable() }
+                let (w, h) = screen.size
+                var g = CellGrid(width: w, height: h, table: table)
+                app.render(into: &g)
+                screen.present(g)
+                dirty = false
+                lastDraw = now
+            }
+        }
+
+        // Quit: save first, while the screen can still say so.
+        app.say("saving session…")
+        let (w, h) = screen.size
+        var g = CellGrid(width: w, height: h, table: table)
+        app.render(into: &g)
+        screen.present(g)
+        var saved: String?
+        var failure: String?
+        do { saved = try app.saveSessionNow() } catch { failure = "\(error)" }
+        engine.stop()
+        screen.end()
+        if let saved {
+            print("Session saved to \(saved)")
+            print("Resume with: restyle resume \(shellQuote(saved))")
+        } else if let failure {
+            FileHandle.standardError.write(Data("restyle: could not save the session: \(failure)\n".utf8))
+            throw ExitCode(1)
+        }
+        if terminated { throw ExitCode(0) }
+    }
+
+    static func shellQuote(_ s: String) -> String {
+        let safe = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./+,:=@")
+        if !s.isEmpty && s.unicodeScalars.allSatisfy(safe.contains) { return s }
+        return "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+}

@@ -1,0 +1,222 @@
+import CNcurses
+import Core
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// ncurses' attribute macros are function-like, so Swift does not import them.
+private let cA_UNDERLINE: UInt32 = 1 << 17
+private let cA_REVERSE: UInt32 = 1 << 18
+private let cA_DIM: UInt32 = 1 << 20
+private let cA_BOLD: UInt32 = 1 << 21
+
+/// Signals only set flags; the input loop acts on them between frames, where it is safe to
+/// call curses and to save files.
+nonisolated(unsafe) private var gotTerminate: Int32 = 0
+nonisolated(unsafe) private var gotInterrupt: Int32 = 0
+nonisolated(unsafe) private var gotStop: Int32 = 0
+nonisolated(unsafe) private var gotContinue: Int32 = 0
+
+enum SignalEvent { case terminate, interrupt, stop, resumed }
+
+enum Signals {
+    /// Installed before initscr so ncurses keeps its hands off these (it only takes over signals left at default).
+    static func install() {
+        signal(SIGTERM) { _ in gotTerminate = 1 }
+        signal(SIGHUP) { _ in gotTerminate = 1 }
+        signal(SIGINT) { _ in gotInterrupt = 1 }
+        signal(SIGTSTP) { _ in gotStop = 1 }
+        signal(SIGCONT) { _ in gotContinue = 1 }
+    }
+    static func take() -> SignalEvent? {
+        if gotTerminate != 0 { gotTerminate = 0; return .terminate }
+        if gotInterrupt != 0 { gotInterrupt = 0; return .interrupt }
+        if gotStop != 0 { gotStop = 0; return .stop }
+        if gotContinue != 0 { gotContinue = 0; return .resumed }
+        return nil
+    }
+}
+
+/// The curses side: owns the terminal, maps styles to colour pairs and copies changed cells.
+final class CursesScreen {
+    let colorMode: ColorMode
+    /// The terminal takes 24-bit colour numbers directly (terminfo RGB, e.g. TERM=xterm-direct).
+    let direct: Bool
+    let colors: Int
+    let maxPairs: Int
+    private var previous: CellGrid?
+    /// Per style id: the pair and attributes it resolved to, invalidated with the pair table.
+    private var resolved: [Int32?] = []
+    private weak var lastTable: StyleTable?
+    private var pairs: [UInt64: Int32] = [:]
+    private var nextPair: Int32 = 1
+    private var lastPairReset = -Double.infinity
+    private var defaultColors = false
+
+    init(env: [String: String] = ProcessInfo.processInfo.environment) throws {
+        setlocale(LC_ALL, "")
+        // newterm rather than initscr: initscr exits the process on an unknown TERM, newterm lets us say why.
+        guard newterm(nil, stdout, stdin) != nil else {
+            throw RestyleError.badInput("cannot use this terminal (TERM=\(env["TERM"] ?? "unset")); try TERM=xterm-256color")
+        }
+        raw()          // Ctrl-C and Ctrl-Z arrive as keys, handled like q and suspend
+        noecho()
+        nonl()
+        keypad(stdscr, true)
+        wtimeout(stdscr, 40)
+        set_escdelay(25)
+        curs_set(0)
+        var has = has_colors()
+        if has {
+            start_color()
+            defaultColors = use_default_colors() == OK
+        }
+        colors = Int(COLORS)
+        maxPairs = Int(COLOR_PAIRS)
+        has = has && colors >= 8
+        colorMode = ColorMode.detect(env: env, hasColors: has, colors: colors)
+        let rgbFlag = tigetflag("RGB")
+        direct = colorMode == .truecolor && (rgbFlag > 0 || colors >= 1 << 24)
+    }
+
+    var size: (w: Int, h: Int) { (Int(getmaxx(stdscr)), Int(getmaxy(stdscr))) }
+
+    /// Real pixel size of a cell when the terminal reports it (many do over TIOCGWINSZ, some report 0).
+    var cellPixelSize: (w: Double, h: Double)? {
+        var ws = winsize()
+        guard ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &ws) == 0, ws.ws_xpixel > 0, ws.ws_ypixel > 0,
+              ws.ws_col > 0, ws.ws_row > 0 else { return nil }
+        return (Double(ws.ws_xpixel) / Double(ws.ws_col), Double(ws.ws_ypixel) / Double(ws.ws_row))
+    }
+
+    func readKey() -> Key? {
+        var wch: wint_t = 0
+        let r = wget_wch(stdscr, &wch)
+        if r == ERR { return nil }
+        let v = Int32(bitPattern: wch)
+        if r == KEY_CODE_YES {
+            switch v {
+            case KEY_UP: return .up
+            case KEY_DOWN: return .down
+            case KEY_LEFT: return .left
+            case KEY_RIGHT: return .right
+            case KEY_SLEFT: return .shiftLeft
+            case KEY_SRIGHT: return .shiftRight
+            case KEY_BTAB: return .backTab
+            case KEY_ENTER: return .enter
+            case KEY_BACKSPACE: return .backspace
+            case KEY_RESIZE: return .resize
+            default: return .other(Int(v))
+            }
+        }
+        switch v {
+        case 3: return .ctrlC
+        case 26: return .ctrlZ
+        case 9: return .tab
+        case 10, 13: return .enter
+        case 27: return .escape
+        case 8, 127: return .backspace
+        default:
+            guard let s = Unicode.Scalar(UInt32(v)), v >= 32 else { return .other(Int(v)) }
+            return .char(Character(s))
+        }
+    }
+
+    /// Forget what is on screen: after a resize, a theme change or coming back from suspend.
+    func invalidate(clearScreen: Bool) {
+        previous = nil
+        if clearScreen { clear() } else { clearok(curscr, true) }
+    }
+
+    private func colorNumber(_ c: TermColor, isBackground: Bool) -> Int32 {
+        if c.isDefault { return defaultColors ? -1 : (isBackground ? 0 : 7) }
+        if let i = c.index { return Int32(colors >= 256 ? i : (i < colors ? i : i % 8)) }
+        let rgb = c.rgbValue ?? 0
+        switch colorMode {
+        case .truecolor: return direct ? Int32(bitPattern: rgb) : Int32(Palette.nearest256(rgb))
+        case .c256: return Int32(Palette.nearest256(rgb))
+        case .c16: return Int32(Palette.nearest16(rgb, count: min(16, colors)))
+        case .mono: return -1
+        }
+    }
+
+    private func pair(fg: Int32, bg: Int32) -> Int32 {
+        let key = UInt64(UInt32(bitPattern: fg)) << 32 | UInt64(UInt32(bitPattern: bg))
+        if let p = pairs[key] { return p }
+        guard Int(nextPair) < maxPairs else { return 0 }
+        let p = nextPair
+        guard init_extended_pair(p, fg, bg) == OK else { return 0 }
+        nextPair += 1
+        pairs[key] = p
+        return p
+    }
+
+    private func attrs(_ s: Style) -> UInt32 {
+        let a = colorMode == .mono ? s.attrs.union(s.monoAttrs) : s.attrs
+        var r: UInt32 = 0
+        if a.contains(.bold) { r |= cA_BOLD }
+        if a.contains(.dim) { r |= cA_DIM }
+        if a.contains(.reverse) { r |= cA_REVERSE }
+        if a.contains(.underline) { r |= cA_UNDERLINE }
+        return r
+    }
+
+    /// Copies the cells that differ from the last frame, then one doupdate: curses then sends
+    /// only what changed on the terminal, which keeps output small over SSH.
+    func present(_ g: CellGrid) {
+        let table = g.table
+        // Style ids are only meaningful within one table; a new table (theme change) means new ids.
+        if table !== lastTable { resolved = []; lastTable = table; previous = nil }
+        if let p = previous, p.width != g.width || p.height != g.height { previous = nil }
+        // Reset the pair table before a frame that would overflow it, rather than in the middle of one.
+        // Rate-limited: on a terminal with few pairs (TERM=xterm has 64) a busy picture could otherwise
+        // force a full repaint every frame, which is exactly what must not happen over SSH.
+        let t = ProcessInfo.processInfo.systemUptime
+        if colorMode != .mono && Int(nextPair) >= maxPairs && t - lastPairReset > 5 {
+            pairs.removeAll(); nextPair = 1; resolved = []; previous = nil; lastPairReset = t
+        }
+        if resolved.count < table.count { resolved += Array(repeating: nil, count: table.count - resolved.count) }
+        var cc = cchar_t()
+        var wstr: [wchar_t] = [0, 0]
+        for y in 0..<g.height {
+            for x in 0..<g.width {
+                let i = y * g.width + x
+                let ch = g.chars[i], sid = g.styleIds[i]
+                if let p = previous, p.chars[i] == ch, p.styleIds[i] == sid { continue }
+                let style = table[sid]
+                var pairNo: Int32 = 0
+                if colorMode != .mono {
+                    if let r = resolved[Int(sid)] { pairNo = r } else {
+                        pairNo = pair(fg: colorNumber(style.fg, isBackground: false), bg: colorNumber(style.bg, isBackground: true))
+                        resolved[Int(sid)] = pairNo
+                    }
+                }
+                wstr[0] = wchar_t(bitPattern: ch.value)
+                // The pair goes through the `opts` pointer: the short argument cannot hold pairs above 32767.
+                _ = withUnsafeMutablePointer(to: &pairNo) { pp in
+                    setcchar(&cc, wstr, attr_t(attrs(style)), 0, UnsafeMutableRawPointer(pp))
+                }
+                // The bottom-right cell returns ERR because the cursor cannot advance; the cell is still drawn.
+                _ = mvwadd_wch(stdscr, Int32(y), Int32(x), &cc)
+            }
+        }
+        previous = g
+        wnoutrefresh(stdscr)
+        doupdate()
+    }
+
+    /// Ctrl-Z / SIGTSTP: give the terminal back, stop, and repaint everything when continued.
+    func suspend() {
+        endwin()
+        signal(SIGTSTP, SIG_DFL)
+        raise(SIGTSTP)
+        // Execution continues here after SIGCONT.
+        signal(SIGTSTP) { _ in gotStop = 1 }
+        gotContinue = 0
+        wrefresh(stdscr)
+        invalidate(clearScreen: false)
+    }
+
+    func end() { endwin() }
+}

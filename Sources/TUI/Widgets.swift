@@ -1,0 +1,296 @@
+import Core
+import Foundation
+
+// MARK: - Sliders
+
+/// The four values the user steers while the optimisation runs.
+enum SliderKind: Int, CaseIterable {
+    case alpha, beta, tv, lr
+
+    var label: String {
+        switch self {
+        case .alpha: return "α content"
+        case .beta: return "β style"
+        case .tv: return "γ TV"
+        case .lr: return "lr"
+        }
+    }
+    /// Weights may be switched off; a step size of 0 would freeze the run, so lr may not.
+    var allowsZero: Bool { self != .lr }
+    /// The smallest non-zero value stepping reaches; stepping below it goes to 0 (weights) or stops (lr).
+    var floor: Double { self == .lr ? 1e-4 : 1e-3 }
+    /// The log range the bar spans. Values outside are allowed and shown as an empty/full bar.
+    var barRange: (lo: Double, hi: Double) {
+        switch self {
+        case .alpha: return (1e-3, 1e3)
+        case .beta: return (1e-2, 1e6)
+        case .tv: return (1e-3, 1e3)
+        case .lr: return (1e-3, 1e2)
+        }
+    }
+    func value(in s: Settings) -> Double {
+        switch self {
+        case .alpha: return s.alpha
+        case .beta: return s.beta
+        case .tv: return s.tv
+        case .lr: return s.learningRate
+        }
+    }
+    func set(_ v: Double, in s: inout Settings) {
+        switch self {
+        case .alpha: s.alpha = v
+        case .beta: s.beta = v
+        case .tv: s.tv = v
+        case .lr: s.learningRate = v
+        }
+    }
+}
+
+enum SliderMath {
+    static let maximum = 1e12
+
+    /// `value` moved by `notches` eighth-decade steps (negative = down): fine enough to tune, coarse
+    /// enough that a decade is eight presses. `big` steps are half a decade.
+    static func step(_ value: Double, notches: Int, big: Bool, floor: Double, allowsZero: Bool) -> Double {
+        guard notches != 0 else { return value }
+        if value <= 0 { return notches > 0 ? floor : (allowsZero ? 0 : floor) }
+        // On the grid of eighth-decades (where stepping from a round value always stays), compute the
+        // power directly: repeated multiplication would drift (eight notches from 1 giving 9.999…).
+        let k = log10(value) * 8
+        let n = Double(notches * (big ? 4 : 1))
+        var v = abs(k - k.rounded()) < 1e-6 ? pow(10, (k.rounded() + n) / 8) : value * pow(10, n / 8)
+        if v < floor * (1 - 1e-9) { v = allowsZero && notches < 0 ? 0 : floor }
+        return min(v, maximum)
+    }
+
+    enum ParseError: Error, Equatable, CustomStringConvertible {
+        case notANumber(String), negative, zeroNotAllowed, tooLarge
+        var description: String {
+            switch self {
+            case .notANumber(let s): return "'\(s)' is not a number"
+            case .negative: return "must be ≥ 0"
+            case .zeroNotAllowed: return "must be > 0"
+            case .tooLarge: return "must be ≤ 1e12"
+            }
+        }
+    }
+
+    /// A value typed in the inline editor. Only plain finite decimals; no nan, inf or hex.
+    static func parse(_ text: String, allowsZero: Bool) -> Result<Double, ParseError> {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        let allowed = CharacterSet(charactersIn: "0123456789.eE+-")
+        guard !t.isEmpty, t.unicodeScalars.allSatisfy(allowed.contains), let v = Double(t), v.isFinite else {
+            return .failure(.notANumber(t))
+        }
+        if v < 0 { return .failure(.negative) }
+        if v == 0 && !allowsZero { return .failure(.zeroNotAllowed) }
+        if v > maximum { return .failure(.tooLarge) }
+        return .success(v)
+    }
+
+    /// Three significant digits in at most eight columns.
+    static func format(_ v: Double) -> String {
+        if v == 0 { return "0" }
+        guard v.isFinite else { return "\(v)" }
+        let a = abs(v)
+        if a >= 0.01 && a < 10000 {
+            let e = Int(log10(a).rounded(.down))
+            return String(format: "%.\(max(0, 2 - e))f", v)
+        }
+        return compactExponent(String(format: "%.2e", v))
+    }
+
+    /// "1.23e+05" → "1.23e5", "1.00e-03" → "1.00e-3".
+    static func compactExponent(_ s: String) -> String {
+        guard let e = s.firstIndex(of: "e") else { return s }
+        let mant = s[..<e]
+        var exp = s[s.index(after: e)...]
+        var sign = ""
+        if exp.first == "+" { exp = exp.dropFirst() } else if exp.first == "-" { sign = "-"; exp = exp.dropFirst() }
+        while exp.count > 1 && exp.first == "0" { exp = exp.dropFirst() }
+        return "\(mant)e\(sign)\(exp)"
+    }
+
+    /// Position of `v` on a log bar from `lo` to `hi`, 0...1.
+    static func fraction(_ v: Double, lo: Double, hi: Double) -> Double {
+        guard v > 0 else { return 0 }
+        return min(1, max(0, (log10(v) - log10(lo)) / (log10(hi) - log10(lo))))
+    }
+}
+
+/// What the inline `=` editor holds while open.
+struct SliderEditor: Equatable {
+    var kind: SliderKind
+    var text: String
+}
+
+enum SlidersWidget {
+    static func draw(_ g: inout CellGrid, _ rect: Rect, settings: Settings, selected: SliderKind,
+                     editor: SliderEditor?, st: ThemeStyles) {
+        g.fill(rect, " ", st.base)
+        g.box(rect, title: "weights", border: st.border, titleStyle: st.title)
+        let r = rect.inner
+        guard r.w > 0 else { return }
+        for kind in SliderKind.allCases where kind.rawValue < r.h {
+            let y = r.y + kind.rawValue
+            let isSel = kind == selected
+            let labelStyle = isSel ? st.sliderSelected : st.base
+            g.put(r.x, y, isSel ? "▸" : " ", st.sliderSelected)
+            g.put(r.x + 1, y, kind.label.padding(toLength: 9, withPad: " ", startingAt: 0), labelStyle, limit: max(0, r.w - 1))
+            let v = kind.value(in: settings)
+            let valueX = r.x + 11
+            let barX = valueX + 9
+            if let ed = editor, ed.kind == kind {
+                let field = "=" + ed.text + "▏"
+                g.put(valueX, y, field.padding(toLength: max(0, r.maxX - valueX), withPad: " ", startingAt: 0),
+                      st.accent, limit: max(0, r.maxX - valueX))
+                continue
+            }
+            let text = SliderMath.format(v)
+            let pad = String(repeating: " ", count: max(0, 8 - text.count))
+            g.put(valueX, y, pad + text, isSel ? st.accent : st.base, limit: max(0, r.maxX - valueX))
+            let barW = r.maxX - barX
+            if barW >= 3 {
+                let range = kind.barRange
+                let filled = Int((SliderMath.fraction(v, lo: range.lo, hi: range.hi) * Double(barW)).rounded())
+                for i in 0..<barW {
+                    if i < filled { g.set(barX + i, y, "━", st.sliderBar) } else { g.set(barX + i, y, "─", st.sliderEmpty) }
+                }
+            }
+        }
+        if r.h >= 5 {
+            let ratio = settings.beta > 0 ? SliderMath.format(settings.alpha / settings.beta) : "∞"
+            g.put(r.x + 1, r.y + 4, "α/β = \(ratio)", st.dim, limit: r.w - 1)
+        }
+    }
+}
+
+// MARK: - Status bar and key hint
+
+enum StatusWidget {
+    static func formatDuration(_ s: Double) -> String {
+        guard s.isFinite, s >= 0 else { return "--:--" }
+        let t = Int(s)
+        return t >= 3600 ? String(format: "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60)
+                         : String(format: "%02d:%02d", t / 60, t % 60)
+    }
+    static func formatBytes(_ b: Int) -> String {
+        let v = Double(b)
+        if v >= 1_073_741_824 { return String(format: "%.1f GB", v / 1_073_741_824) }
+        if v >= 1_048_576 { return String(format: "%.0f MB", v / 1_048_576) }
+        return String(format: "%.0f kB", v / 1024)
+    }
+
+    static func draw(_ g: inout CellGrid, _ rect: Rect, progress p: EngineProgress, settings: Settings,
+                     peakMemory: Int, message: String?, messageIsError: Bool, compact: Bool, st: ThemeStyles) {
+        g.fill(rect, " ", st.status)
+        let stateStyle: Style
+        switch p.state {
+        case .running: stateStyle = st.statusAccent
+        case .paused, .idle: stateStyle = Style(fg: st.warning.fg, bg: st.status.bg, attrs: .bold, monoAttrs: .reverse)
+        case .finished: stateStyle = st.statusAccent
+        case .error: stateStyle = Style(fg: st.error.fg, bg: st.status.bg, attrs: .bold, monoAttrs: .reverse)
+        }
+        var x = rect.x + 1
+        let stateLabel: String
+        if case .error = p.state { stateLabel = "error" } else { stateLabel = p.state.label }
+        x += g.put(x, rect.y, stateLabel, stateStyle, limit: rect.maxX - x) + 2
+        let spi = p.secondsPerIteration > 0 ? String(format: "%.2f s/it", p.secondsPerIteration) : "– s/it"
+        var parts = ["it \(p.iteration)/\(p.settings.iterations)", spi, formatDuration(p.elapsed)]
+        if !compact || rect.w >= 90 {
+            parts += ["\(p.width)×\(p.height)", settings.optimizer.rawValue, "mem " + formatBytes(peakMemory)]
+        } else {
+            parts += [settings.optimizer.rawValue]
+        }
+        var msg = message
+        if case .error(let m) = p.state { msg = m }
+        // A fresh message (a saved file's path, an error) matters more than size, optimizer and memory.
+        if let m = msg {
+            let reserved = compact ? 8 : 0
+            while parts.count > 3 && x + parts.joined(separator: "  ").count + m.count + 6 + reserved > rect.maxX {
+                parts.removeLast()
+            }
+        }
+        x += g.put(x, rect.y, parts.joined(separator: "  "), st.status, limit: max(0, rect.maxX - x))
+        if let m = msg, x + 4 < rect.maxX {
+            x += 2
+            let style = messageIsError || { if case .error = p.state { return true } else { return false } }()
+                ? Style(fg: st.error.fg, bg: st.status.bg, attrs: .bold, monoAttrs: .reverse) : st.status
+            g.put(x, rect.y, "│ " + m, style, limit: rect.maxX - x - 1)
+        }
+        if compact {
+            let help = "? help"
+            if rect.maxX - help.count - 1 > x { g.put(rect.maxX - help.count - 1, rect.y, help, st.statusAccent) }
+        }
+    }
+
+    static let hintKeys: [(String, String)] = [
+        ("space", "pause"), ("←→", "change"), ("↑↓", "select"), ("=", "type value"), ("s", "snapshot"),
+        ("o", "optimizer"), ("r", "restart"), ("u", "upscale"), ("v", "view"), ("t", "theme"), ("?", "help"), ("q", "quit"),
+    ]
+
+    static func drawHint(_ g: inout CellGrid, _ rect: Rect, st: ThemeStyles) {
+        g.fill(rect, " ", st.base)
+        var x = rect.x + 1
+        for (k, what) in hintKeys {
+            let need = k.count + what.count + 3
+            if x + need > rect.maxX { break }
+            x += g.put(x, rect.y, k, st.accent) + 1
+            x += g.put(x, rect.y, what, st.dim) + 2
+        }
+    }
+}
+
+// MARK: - Overlays
+
+enum OverlayWidget {
+    static let helpLines: [(String, String)] = [
+        ("space", "pause / resume"),
+        ("↑ ↓  k j  Tab", "select a slider"),
+        ("← →  h l", "change by ×10^(1/8)"),
+        ("Shift-← →  H L", "change by ×10^(1/2)"),
+        ("=", "type a value: Enter applies, Esc not"),
+        ("s", "save PNG snapshot and session"),
+        ("o", "switch optimizer L-BFGS / Adam"),
+        ("r", "restart from the init image"),
+        ("u", "continue at twice the size"),
+        ("1 2 3  v", "show result / content / style"),
+        ("t", "next theme"),
+        ("?", "this help"),
+        ("q  Ctrl-C", "save the session and quit"),
+        ("Ctrl-Z", "suspend"),
+    ]
+
+    /// A centred box over whatever is below; returns the rect it used.
+    @discardableResult
+    static func drawBox(_ g: inout CellGrid, title: String, lines: [(String, String)], footer: String, st: ThemeStyles) -> Rect {
+        let keyW = lines.map { $0.0.count }.max() ?? 0
+        let textW = lines.map { $0.1.count }.max() ?? 0
+        let w = min(g.width - 2, max(keyW + textW + 6, footer.count + 4, title.count + 8))
+        let h = min(g.height - 2, lines.count + 4)
+        let r = Rect(x: (g.width - w) / 2, y: (g.height - h) / 2, w: w, h: h)
+        g.fill(r, " ", st.overlay)
+        g.box(r, title: title, border: st.title, titleStyle: st.title, rounded: false)
+        let inner = r.inner
+        // Blank rows and footer only when there is room: at 60×18 every key must still be listed.
+        let pad = inner.h >= lines.count + 3 ? 1 : 0
+        for (i, (k, t)) in lines.enumerated() where i < inner.h - pad {
+            let y = inner.y + pad + i
+            g.put(inner.x + 1, y, k, st.accent, limit: inner.w - 1)
+            g.put(inner.x + 3 + keyW, y, t, st.base, limit: max(0, inner.maxX - (inner.x + 3 + keyW)))
+        }
+        if inner.h >= lines.count + pad + 1 {
+            g.put(inner.x + max(0, (inner.w - footer.count) / 2), inner.maxY - 1, footer, st.dim, limit: inner.w)
+        }
+        return r
+    }
+
+    static func drawTooSmall(_ g: inout CellGrid, _ layout: ScreenLayout, st: ThemeStyles) {
+        g.fill(g.bounds, " ", st.base)
+        guard let r = layout.message else { return }
+        let text = ScreenLayout.tooSmallMessage
+        g.put(r.x, r.y, text, st.warning, limit: r.w)
+        let size = "now \(layout.width)×\(layout.height)"
+        if r.y + 1 < g.height { g.put(max(0, (g.width - size.count) / 2), r.y + 1, size, st.dim, limit: g.width) }
+    }
+}

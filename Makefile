@@ -47,7 +47,7 @@ setup:
 	bash scripts/setup.sh
 
 build: setup
-	$(SWIFT) build -c $(CONFIG) --build-tests $(SWIFT_BUILD_FLAGS)
+	$(SWIFT) build -c $(CONFIG) --build-tests -Xswiftc -enable-testing $(SWIFT_BUILD_FLAGS)
 
 # Serial on purpose (no --parallel): 2 cores, and the engine's tests are
 # compute-heavy already.

@@ -50,8 +50,8 @@ public final class Adam: Optimizer {
     }
 }
 
-/// L-BFGS as PyTorch's `LBFGS(lr, max_iter=1, history_size)`: two-loop recursion, a fixed step of `lr`
-/// (the very first step scaled down by 1/‖g‖₁), curvature pairs kept only when yᵀs > 1e-10.
+/// L-BFGS after PyTorch's `LBFGS(lr, max_iter=1, history_size)`: two-loop recursion, a fixed step of `lr`,
+/// curvature pairs kept only when yᵀs > 1e-10; the first step is scaled to move pixels by `lr` levels.
 public final class LBFGS: Optimizer {
     public let kind = OptimizerKind.lbfgs
     public let history: Int
@@ -114,9 +114,13 @@ public final class LBFGS: Optimizer {
         memcpy(prevGrad.ptr, g, n * 4)
         var t = learningRate
         if steps == 0 {
-            var l1 = 0.0
-            for i in 0..<n { l1 += Double(abs(g[i])) }
-            t = min(1, 1 / max(l1, 1e-30)) * learningRate
+            // PyTorch scales the first step by min(1, 1/‖g‖₁). On 0…255 pixels with a relative loss the
+            // gradient is ~1e-5 per pixel, so that step (and the following unscaled ones, until a pair
+            // passes yᵀs > 1e-10) moves nothing visible for ~20 iterations. Instead the first step moves
+            // the most-changed pixel by `lr` levels, and curvature pairs are usable from the second step.
+            var gmax: Float = 0
+            for i in 0..<n { gmax = max(gmax, abs(g[i])) }
+            t = learningRate / Double(max(gmax, 1e-30))
         }
         // Not a descent direction (stale curvature): fall back to steepest descent from scratch.
         if cblas_dsdot(N, g, 1, d.ptr, 1) > -1e-12 && steps > 0 {

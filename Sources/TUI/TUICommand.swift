@@ -106,17 +106,19 @@ struct ResumeCommand: ParsableCommand {
     }
 }
 
-// MARK: - Wiring to Core (to be filled in)
+// MARK: - Wiring to Core
 
-/// >>> FILL IN: load the images and VGG19 weights and build Core.Engine (which conforms to EngineHandle).
-/// `size` is the working longest side; `settings` come from the command line.
+/// Loads the images and weights and builds the engine; `size` is the working longest side.
 func makeEngine(content: String, style: String, options: EngineOptions, settings: Settings, size: Int) throws -> EngineHandle {
-    throw RestyleError.internal("engine not wired yet")
+    let weights = try VGGWeights.loadDefault()
+    let inputs = try Inputs.load(content: content, style: style, size: size, styleSize: options.styleSize,
+                                 initKind: settings.initKind)
+    return try inputs.makeEngine(weights: weights, settings: settings)
 }
 
-/// >>> FILL IN: rebuild Core.Engine from a file written by EngineHandle.saveSession(to:).
+/// Rebuilds the engine from a file written by `saveSession(to:)`.
 func resumeEngine(session: String) throws -> EngineHandle {
-    throw RestyleError.internal("engine not wired yet (resume)")
+    try Engine.resume(from: session, weights: try VGGWeights.loadDefault())
 }
 
 /// The TUI reaches PNG writing only through this function, so tests can substitute it.

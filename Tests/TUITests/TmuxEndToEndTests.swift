@@ -1,0 +1,191 @@
+import Core
+import XCTest
+
+/// The real `restyle` binary on the real engine inside a detached tmux session, driven by send-keys and
+/// read back with capture-pane, as a user at a terminal would. tmux is installed by `make setup`; a
+/// missing tmux fails these tests rather than skipping them.
+final class TmuxEndToEndTests: XCTestCase {
+    var dir = ""
+    var session = ""
+
+    override func setUpWithError() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else {
+            XCTFail("tmux is required for the end-to-end tests (make setup installs it)")
+            throw XCTSkip("no tmux")
+        }
+        dir = NSTemporaryDirectory() + "restyle-tmux-\(getpid())-\(UUID().uuidString.prefix(6))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        session = "restyle-e2e-\(getpid())-\(UUID().uuidString.prefix(6))"
+        try ImageIO.writePNG(Bench.syntheticImage(width: 48, height: 40, seed: 1), to: dir + "/cat.png")
+        try ImageIO.writePNG(Bench.syntheticImage(width: 40, height: 40, seed: 2), to: dir + "/paint.png")
+    }
+
+    override func tearDown() {
+        _ = try? tmux(["kill-session", "-t", session])
+    }
+
+    override class func tearDown() {
+        _ = spawn(["/usr/bin/tmux", "-L", socket, "kill-server"], stdout: "/dev/null")
+    }
+
+    /// A socket of our own, so the tests never touch the user's tmux server.
+    static let socket = "restyle-test-\(getpid())"
+
+    @discardableResult
+    func tmux(_ args: [String]) throws -> String {
+        let outPath = dir + "/.tmux-out"
+        let status = Self.spawn(["/usr/bin/tmux", "-L", Self.socket, "-f", "/dev/null"] + args, stdout: outPath)
+        defer { unlink(outPath) }
+        guard status == 0 || args.first == "kill-session" else { throw RestyleError.internal("tmux \(args) exited \(status)") }
+        return (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+    }
+
+    /// posix_spawn + waitpid rather than Foundation's Process: the first tmux call forks the tmux server,
+    /// which inherits Process's internal descriptors and keeps `waitUntilExit` from ever returning.
+    static func spawn(_ argv: [String], stdout: String) -> Int32 {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        let cargs = argv.map { strdup($0) } + [nil]
+        defer { cargs.forEach { free($0) } }
+        var pid: pid_t = 0
+        guard posix_spawn(&pid, argv[0], &actions, nil, cargs, environ) == 0 else { return -1 }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        return (status >> 8) & 0xFF
+    }
+
+    /// Starts restyle in a new detached session; the exit status lands in dir/exit.
+    func start(_ args: String, width: Int = 100, height: Int = 30) throws {
+        let env = "RESTYLE_HOME='\(VGGWeights.home)' TERM=screen-256color"
+        let cmd = "cd '\(dir)' && env \(env) '\(RunCommandTests.binary)' \(args); echo $? > '\(dir)/exit'; sleep 60"
+        try tmux(["new-session", "-d", "-s", session, "-x", "\(width)", "-y", "\(height)", cmd])
+    }
+
+    func screen() throws -> String { try tmux(["capture-pane", "-p", "-t", session]) }
+
+    /// Polls the screen until `ok` holds; fails with the last screen after `timeout` seconds.
+    @discardableResult
+    func waitFor(_ what: String, timeout: Double = 30, file: StaticString = #filePath, line: UInt = #line,
+                 _ ok: (String) -> Bool) throws -> String {
+        let end = Date().addingTimeInterval(timeout)
+        var s = ""
+        while Date() < end {
+            s = try screen()
+            if ok(s) { return s }
+            usleep(50_000)
+        }
+        XCTFail("timed out waiting for \(what); screen:\n\(s)", file: file, line: line)
+        throw XCTSkip("gave up")
+    }
+
+    func keys(_ k: String...) throws { try tmux(["send-keys", "-t", session] + k) }
+
+    /// The iteration shown in the status bar ("it 12/500").
+    func iteration(_ s: String) -> Int? {
+        guard let r = s.range(of: #"it (\d+)/"#, options: .regularExpression) else { return nil }
+        return Int(String(s[r].dropFirst(3).dropLast()))
+    }
+
+    func sliderLine(_ s: String, _ name: String) -> String {
+        s.split(separator: "\n").first { $0.contains(name) }.map(String.init) ?? ""
+    }
+
+    func exitCode() throws -> Int? {
+        guard let t = try? String(contentsOfFile: dir + "/exit", encoding: .utf8) else { return nil }
+        return Int(t.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    func testFullScreenKeysSnapshotResizeQuitAndResume() throws {
+        try start("cat.png paint.png --size 48 --out-dir out --autosave 0 --iterations 100000")
+        var s = try waitFor("the engine to run") { (iteration($0) ?? 0) >= 2 }
+        for pane in ["result", "loss", "weights", "α content", "β style", "γ TV", "lr", "α/β", "running"] {
+            XCTAssertTrue(s.contains(pane), "\(pane) on screen:\n\(s)")
+        }
+        XCTAssertTrue(sliderLine(s, "β style").contains("10.0"), s)
+
+        // ↓ selects β, → raises it one notch (×10^⅛): 10 → 13.3 on screen.
+        try keys("Down")
+        try waitFor("β selected") { self.sliderLine($0, "β style").contains("▸") }
+        try keys("Right")
+        s = try waitFor("β to change") { self.sliderLine($0, "β style").contains("13.3") }
+
+        // Space pauses: the iteration stops; space again resumes.
+        try keys("Space")
+        s = try waitFor("paused") { $0.contains("paused") }
+        usleep(400_000)
+        let frozen = iteration(try screen())
+        usleep(1_000_000)
+        XCTAssertEqual(iteration(try screen()), frozen, "no iterations while paused")
+
+        // s writes a PNG and the session; the engine's β is in the PNG's text.
+        try keys("s")
+        s = try waitFor("snapshot message") { $0.contains("snapshot saved") }
+        let out = dir + "/out"
+        let pngs = try FileManager.default.contentsOfDirectory(atPath: out).filter { $0.hasSuffix(".png") }
+        XCTAssertEqual(pngs.count, 1, "one snapshot: \(pngs)")
+        let text = Dictionary(try ImageIO.readPNGText(out + "/" + pngs[0]), uniquingKeysWith: { a, _ in a })
+        XCTAssertEqual(Double(text["beta"] ?? "").map { ($0 * 100).rounded() / 100 }, 13.34, "the engine's β: \(text)")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/cat-x-paint.session"))
+
+        // Resize to 80×24 and back, while paused (a still screen): the compact layout keeps preview,
+        // sliders and status; back at 100×30 the screen is exactly what it was.
+        let before = try screen()
+        try tmux(["resize-window", "-t", session, "-x", "80", "-y", "24"])
+        s = try waitFor("compact layout") { $0.split(separator: "\n").count <= 24 && $0.contains("β") && $0.contains("paused") }
+        XCTAssertTrue(s.contains("result"), s)
+        for l in s.split(separator: "\n") { XCTAssertLessThanOrEqual(l.count, 80, "line fits 80 columns: \(l)") }
+        try tmux(["resize-window", "-t", session, "-x", "50", "-y", "15"])
+        try waitFor("too-small message") { $0.contains("enlarge the terminal to at least 60×18") }
+        try tmux(["resize-window", "-t", session, "-x", "100", "-y", "30"])
+        s = try waitFor("full layout again") { $0.contains("loss") && $0.contains("paused") }
+        XCTAssertEqual(s, before, "no garbage after resizing")
+
+        try keys("Space")
+        try waitFor("running again") { (self.iteration($0) ?? 0) > (frozen ?? 0) }
+
+        // q saves and exits 0, then resume reopens at the same iteration with the same β.
+        try keys("q")
+        let end = Date().addingTimeInterval(30)
+        while try exitCode() == nil && Date() < end { usleep(50_000) }
+        XCTAssertEqual(try exitCode(), 0)
+        s = try screen()
+        XCTAssertTrue(s.contains("restyle resume"), "tells how to resume:\n\(s)")
+        try tmux(["kill-session", "-t", session])
+
+        let saved = try Engine.resume(from: out + "/cat-x-paint.session", weights: try VGGWeights.loadDefault())
+        let savedIteration = saved.latestProgress().iteration
+        try start("resume out/cat-x-paint.session --autosave 0")
+        s = try waitFor("the resumed screen") { self.iteration($0) != nil }
+        XCTAssertGreaterThanOrEqual(iteration(s) ?? -1, savedIteration, s)
+        XCTAssertLessThanOrEqual(iteration(s) ?? 1_000_000, savedIteration + 3, "continues where it stopped:\n\(s)")
+        XCTAssertTrue(sliderLine(s, "β style").contains("13.3"), s)
+    }
+
+    func testHangupSavesTheSession() throws {
+        try start("cat.png paint.png --size 48 --out-dir out --autosave 0")
+        try waitFor("the engine to run") { (self.iteration($0) ?? 0) >= 1 }
+        let pid = try tmux(["list-panes", "-t", session, "-F", "#{pane_pid}"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        // The pane runs sh, whose child is restyle.
+        _ = Self.spawn(["/usr/bin/pkill", "-HUP", "-P", pid, "restyle"], stdout: "/dev/null")
+        let end = Date().addingTimeInterval(30)
+        while try exitCode() == nil && Date() < end { usleep(50_000) }
+        XCTAssertNotNil(try exitCode(), "restyle exited after SIGHUP")
+        XCTAssertNoThrow(try Engine.resume(from: dir + "/out/cat-x-paint.session", weights: try VGGWeights.loadDefault()))
+    }
+
+    func testCompactLayoutAt80x24() throws {
+        try start("cat.png paint.png --size 48 --out-dir out --autosave 0", width: 80, height: 24)
+        let s = try waitFor("the engine to run") { (self.iteration($0) ?? 0) >= 1 }
+        for pane in ["result", "α", "β", "running"] { XCTAssertTrue(s.contains(pane), "\(pane):\n\(s)") }
+        try keys("?")
+        try waitFor("help overlay") { $0.contains("pause / resume") }
+        try keys("q")
+        let end = Date().addingTimeInterval(30)
+        while try exitCode() == nil && Date() < end { usleep(50_000) }
+        XCTAssertEqual(try exitCode(), 0)
+    }
+}

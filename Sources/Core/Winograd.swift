@@ -63,11 +63,12 @@ public final class WinogradScratch {
 }
 
 extension Ops {
-    /// Where Winograd beats the shifted GEMM on this machine class (2 cores, OpenBLAS): the transforms
-    /// cost O(C) per tile against O(C²) saved, so too few input channels (conv1_1 has 3) loses; and very
-    /// small planes give GEMMs too thin to run well either way, where the direct path's fewer passes win.
+    /// Where Winograd beats the shifted GEMM on this machine class (2 cores, OpenBLAS). It saves GEMM work
+    /// ∝ cin·cout per tile and adds transforms ∝ cin + cout, so it pays once cin·cout/(cin + cout) is large
+    /// enough: measured in `restyle bench`, 64→64 (32) was a wash or a loss, 64→128 (42) and up won.
+    /// conv1_1 (cin 3) stays direct. Planes under 4×4 are mostly padding tiles, so they stay direct too.
     public static func winogradPays(_ s: PaddedShape, cout: Int) -> Bool {
-        s.c >= 16 && cout >= 16 && s.h >= 4 && s.w >= 4
+        s.c * cout >= 40 * (s.c + cout) && s.h >= 4 && s.w >= 4
     }
 
     /// The same result as `convForward` (padded in, padded out, zero border) by Winograd F(2×2, 3×3);
@@ -92,22 +93,33 @@ extension Ops {
                          scratch: WinogradScratch) {
         let inC = s.c
         let tilesX = (s.w + 1) / 2, tilesY = (s.h + 1) / 2, tiles = tilesX * tilesY
-        let chunk = min(tiles, scratch.buffer.count / (16 * (inC + outC)))
-        precondition(chunk >= 1, "Winograd scratch too small for \(inC)+\(outC) channels")
-        let v = scratch.buffer.ptr, m = scratch.buffer.ptr + 16 * inC * chunk
+        // Strides that are powers of two put the 16 streams a transform reads or writes in the same cache
+        // sets (with the 32 MB scratch they were exactly 1 MB apart): the row length is an odd multiple of
+        // 16 floats and each ξ block is skewed by another 32.
+        func ld(_ n: Int) -> Int { let r = (n + 15) / 16; return 16 * (r % 2 == 0 ? r + 1 : r) }
+        func footprint(_ n: Int) -> Int { 16 * (inC + outC) * ld(n) + 2 * 16 * 32 }
+        var chunk = min(tiles, scratch.buffer.count / (16 * (inC + outC)))
+        while chunk > 1 && footprint(chunk) > scratch.buffer.count { chunk -= chunk > 64 ? 16 : 1 }
+        // Not a precondition: Core builds with -Ounchecked, which would drop it and overrun the scratch.
+        guard chunk >= 1 && footprint(chunk) <= scratch.buffer.count else {
+            fatalError("Winograd scratch of \(scratch.buffer.count) floats too small for \(inC)+\(outC) channels")
+        }
+        let ldn = ld(chunk)
+        let vStride = inC * ldn + 32, mStride = outC * ldn + 32
+        let v = scratch.buffer.ptr, m = scratch.buffer.ptr + 16 * vStride
         let mn = inC * outC
         var t0 = 0
         while t0 < tiles {
             let n = min(chunk, tiles - t0)
-            inputTransform(input, s, tilesX: tilesX, first: t0, count: n, v: v)
+            inputTransform(input, s, tilesX: tilesX, first: t0, count: n, ld: ldn, xiStride: vStride, v: v)
             for xi in 0..<16 {
                 let a = u + (transposed ? Winograd.permuted[xi] : xi) * mn
                 cblas_sgemm(CblasRowMajor, transposed ? CblasTrans : CblasNoTrans, CblasNoTrans,
                             Int32(outC), Int32(n), Int32(inC), 1, a, Int32(transposed ? outC : inC),
-                            v + xi * inC * n, Int32(n), 0, m + xi * outC * n, Int32(n))
+                            v + xi * vStride, Int32(ldn), 0, m + xi * mStride, Int32(ldn))
             }
             outputTransform(m, PaddedShape(c: outC, h: s.h, w: s.w), tilesX: tilesX, first: t0, count: n,
-                            bias: bias, y: output)
+                            ld: ldn, xiStride: mStride, bias: bias, y: output)
             t0 += n
         }
         // The output buffer may be a ping-pong gradient buffer last used at another shape, so its border
@@ -118,18 +130,43 @@ extension Ops {
     /// V[ξ][c][i] = (Bᵀ d B)[ξ] for tiles first..<first+count. Rows or columns past the padded plane (odd
     /// H or W: the last tile sticks out by one) read as zero, which is the padding they stand for.
     static func inputTransform(_ x: UnsafePointer<Float>, _ s: PaddedShape, tilesX: Int, first: Int, count n: Int,
-                               v: UnsafeMutablePointer<Float>) {
-        let rs = s.rowStride, plane = s.plane, stride = s.c * n
+                               ld: Int, xiStride stride: Int, v: UnsafeMutablePointer<Float>) {
+        let rs = s.rowStride, plane = s.plane
         let fullX = s.w / 2          // tiles whose four columns all lie inside the padded row
         parallelFor(s.c, work: s.c * n * 16) { c in
             let p = x + c * plane
-            let out = v + c * n
+            let out = v + c * ld
             var i = 0
             while i < n {
                 let t = first + i, ty = t / tilesX, tx0 = t % tilesX
                 let tx1 = min(tilesX, tx0 + (n - i))
                 let r0 = 2 * ty, rowsValid = min(4, s.h + 2 - r0)
-                for tx in tx0..<tx1 {
+                var tx = tx0
+                // Eight tiles at a time, one SIMD lane per tile: every store is then a vector into one ξ
+                // stream instead of a scalar into sixteen, which is what bound this loop. Column j of
+                // tiles tx…tx+7 is the even or odd half of a 16-wide load at 2·tx or 2·tx + 2.
+                if rowsValid == 4 {
+                    while tx + 8 <= min(tx1, fullX) {
+                        let base = p + r0 * rs + 2 * tx
+                        let o = out + (i + tx - tx0)
+                        func columns(_ r: Int) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+                            let lo = load16(base + r * rs), hi = load16(base + r * rs + 2)
+                            let c0 = lo.evenHalf, c1 = lo.oddHalf, c2 = hi.evenHalf, c3 = hi.oddHalf
+                            return (c0 - c2, c1 + c2, c2 - c1, c1 - c3)     // d B, row r
+                        }
+                        let d0 = columns(0), d1 = columns(1), d2 = columns(2), d3 = columns(3)
+                        func put(_ xi: Int, _ val: SIMD8<Float>) {
+                            UnsafeMutableRawPointer(o + xi * stride).storeBytes(of: val, as: SIMD8<Float>.self)
+                        }
+                        // Bᵀ (d B): rows 0 − 2, 1 + 2, 2 − 1, 1 − 3.
+                        put(0, d0.0 - d2.0); put(1, d0.1 - d2.1); put(2, d0.2 - d2.2); put(3, d0.3 - d2.3)
+                        put(4, d1.0 + d2.0); put(5, d1.1 + d2.1); put(6, d1.2 + d2.2); put(7, d1.3 + d2.3)
+                        put(8, d2.0 - d1.0); put(9, d2.1 - d1.1); put(10, d2.2 - d1.2); put(11, d2.3 - d1.3)
+                        put(12, d1.0 - d3.0); put(13, d1.1 - d3.1); put(14, d1.2 - d3.2); put(15, d1.3 - d3.3)
+                        tx += 8
+                    }
+                }
+                for tx in tx..<tx1 {
                     let base = p + r0 * rs + 2 * tx
                     var d = (SIMD4<Float>(), SIMD4<Float>(), SIMD4<Float>(), SIMD4<Float>())
                     if rowsValid == 4 && tx < fullX {
@@ -154,6 +191,10 @@ extension Ops {
         }
     }
 
+    @inline(__always) static func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+    }
+
     @inline(__always) static func load4(_ p: UnsafePointer<Float>) -> SIMD4<Float> {
         UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Float>.self)
     }
@@ -169,13 +210,13 @@ extension Ops {
     /// y (padded interior) = Aᵀ M A (+ bias) for tiles first..<first+count; outputs past H or W (odd sizes)
     /// are dropped.
     static func outputTransform(_ m: UnsafePointer<Float>, _ s: PaddedShape, tilesX: Int, first: Int, count n: Int,
-                                bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>) {
-        let rs = s.rowStride, plane = s.plane, stride = s.c * n
+                                ld: Int, xiStride stride: Int, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>) {
+        let rs = s.rowStride, plane = s.plane
         let fullX = s.w / 2
         parallelFor(s.c, work: s.c * n * 16) { c in
             let b = bias?[c] ?? 0
             let q = y + c * plane
-            let src = m + c * n
+            let src = m + c * ld
             var i = 0
             while i < n {
                 let t = first + i, ty = t / tilesX, tx0 = t % tilesX

@@ -19,12 +19,13 @@ final class WinogradTests: XCTestCase {
     let shapes: [(cin: Int, cout: Int, h: Int, w: Int)] = [
         (3, 4, 5, 6), (3, 64, 9, 8), (8, 5, 7, 9), (16, 16, 1, 1), (5, 3, 1, 7), (4, 6, 2, 3),
         (6, 4, 3, 2), (7, 5, 3, 3), (3, 8, 11, 13), (32, 24, 17, 16), (64, 64, 12, 10), (2, 7, 6, 1),
+        (8, 16, 9, 37), (16, 8, 20, 34), // rows with eight-tile vector runs and a scalar remainder
     ]
 
-    /// Scratch sizes: the default (one chunk here) and one that forces chunks of 5 tiles, so chunks start
-    /// in the middle of tile rows.
+    /// Scratch sizes: the default (one chunk here) and the smallest one, which gives chunks of 16 tiles
+    /// (rows padded to 16 floats, plus the ξ skew), so chunks start in the middle of tile rows.
     func scratches(_ cin: Int, _ cout: Int) -> [WinogradScratch] {
-        [WinogradScratch(), WinogradScratch(floats: 16 * (cin + cout) * 5)]
+        [WinogradScratch(), WinogradScratch(floats: 16 * (cin + cout) * 16 + 1024)]
     }
 
     func maxRelativeDiff(_ a: FloatBuffer, _ b: FloatBuffer, _ s: PaddedShape) -> (Float, Bool) {

@@ -18,8 +18,15 @@ public final class VGGNetwork {
     /// Which 3×3 convolution algorithm the network uses. `auto` picks per layer by `Ops.winogradPays`;
     /// the forced ones let tests run the whole objective through one path.
     public enum ConvPolicy { case auto, direct, winograd }
-    /// Read when a network is planned. Tests set it; the engine leaves it at `auto`.
-    nonisolated(unsafe) public static var convPolicy: ConvPolicy = .auto
+    /// Read when a network is planned. Tests set it; `RESTYLE_CONV=direct|winograd` sets the default, so
+    /// `restyle bench` can compare the paths in one binary on the same (noisy) machine.
+    nonisolated(unsafe) public static var convPolicy: ConvPolicy = {
+        switch ProcessInfo.processInfo.environment["RESTYLE_CONV"] {
+        case "direct": return .direct
+        case "winograd": return .winograd
+        default: return .auto
+        }
+    }()
 
     public let weights: VGGWeights
     public let pooling: Pooling

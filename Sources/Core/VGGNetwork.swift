@@ -15,6 +15,19 @@ public final class VGGNetwork {
         let output: Int
     }
 
+    /// Which 3×3 convolution algorithm the network uses. `auto` picks per layer by `Ops.winogradPays`;
+    /// the forced ones let tests run the whole objective through one path.
+    public enum ConvPolicy { case auto, direct, winograd }
+    /// Read when a network is planned. Tests set it; `RESTYLE_CONV=direct|winograd` sets the default, so
+    /// `restyle bench` can compare the paths in one binary on the same (noisy) machine.
+    nonisolated(unsafe) public static var convPolicy: ConvPolicy = {
+        switch ProcessInfo.processInfo.environment["RESTYLE_CONV"] {
+        case "direct": return .direct
+        case "winograd": return .winograd
+        default: return .auto
+        }
+    }()
+
     public let weights: VGGWeights
     public let pooling: Pooling
     public let height: Int
@@ -26,6 +39,10 @@ public final class VGGNetwork {
     var convTaps: [Int: FloatBuffer] = [:]
     let gradA: FloatBuffer
     let gradB: FloatBuffer
+    /// Per stage: does that convolution run by Winograd.
+    let useWinograd: [Bool]
+    /// Shared by every Winograd convolution of this plan (they run one after another); nil if none does.
+    let winogradScratch: WinogradScratch?
 
     /// Caffe VGG's BGR channel means, in 0…255 units.
     static let meanBGR: [Float] = [103.939, 116.779, 123.68]
@@ -63,6 +80,16 @@ public final class VGGNetwork {
         let maxCount = ([PaddedShape(c: 3, h: height, w: width)] + shapes).map(\.count).max()!
         gradA = FloatBuffer(count: maxCount)
         gradB = FloatBuffer(count: maxCount)
+        let policy = Self.convPolicy
+        useWinograd = stages.map { st in
+            guard case .conv = st.kind else { return false }
+            switch policy {
+            case .auto: return Ops.winogradPays(st.inShape, cout: st.outShape.c)
+            case .direct: return false
+            case .winograd: return true
+            }
+        }
+        winogradScratch = useWinograd.contains(true) ? WinogradScratch() : nil
     }
 
     /// The minimum image side for reading layers up to `depth`: every pooling halves (floor) the size.
@@ -74,6 +101,7 @@ public final class VGGNetwork {
     /// Bytes held by this plan's buffers.
     public var bytes: Int {
         (activations + Array(convTaps.values) + [inputBuffer, gradA, gradB]).reduce(0) { $0 + $1.count * 4 }
+            + (winogradScratch?.bytes ?? 0)
     }
 
     /// The stage's output in padded layout.
@@ -99,9 +127,16 @@ public final class VGGNetwork {
             switch st.kind {
             case .conv(let k):
                 let w = weights.convs[k]
-                w.taps.withUnsafeBufferPointer { t in
-                    w.bias.withUnsafeBufferPointer { b in
-                        Ops.convForward(x: inPtr, st.inShape, taps: t.baseAddress!, bias: b.baseAddress!, cout: w.cout, y: outPtr)
+                w.bias.withUnsafeBufferPointer { b in
+                    if useWinograd[i], let scratch = winogradScratch {
+                        w.winograd.withUnsafeBufferPointer { u in
+                            Ops.winogradForward(x: inPtr, st.inShape, u: u.baseAddress!, bias: b.baseAddress!,
+                                                cout: w.cout, y: outPtr, scratch: scratch)
+                        }
+                    } else {
+                        w.taps.withUnsafeBufferPointer { t in
+                            Ops.convForward(x: inPtr, st.inShape, taps: t.baseAddress!, bias: b.baseAddress!, cout: w.cout, y: outPtr)
+                        }
                     }
                 }
                 if let tap = convTaps[i] { tap.copy(from: outPtr, count: st.outShape.count) }
@@ -127,8 +162,14 @@ public final class VGGNetwork {
                 Ops.reluBackward(g.ptr, output: activations[st.output].ptr, count: st.outShape.count)
             case .conv(let k):
                 let w = weights.convs[k]
-                w.taps.withUnsafeBufferPointer { t in
-                    Ops.convBackward(dy: g.ptr, st.inShape, taps: t.baseAddress!, cout: w.cout, dx: other.ptr)
+                if useWinograd[i], let scratch = winogradScratch {
+                    w.winograd.withUnsafeBufferPointer { u in
+                        Ops.winogradBackward(dy: g.ptr, st.inShape, u: u.baseAddress!, cout: w.cout, dx: other.ptr, scratch: scratch)
+                    }
+                } else {
+                    w.taps.withUnsafeBufferPointer { t in
+                        Ops.convBackward(dy: g.ptr, st.inShape, taps: t.baseAddress!, cout: w.cout, dx: other.ptr)
+                    }
                 }
                 swap(&g, &other)
             case .pool:

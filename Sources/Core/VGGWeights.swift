@@ -1,7 +1,7 @@
 import Foundation
 
 /// The 16 convolutions of VGG19, dequantised and repacked for the shifted-GEMM convolution:
-/// for each of the 9 kernel taps k = 3·ky + kx, a Cout × Cin row-major matrix.
+/// for each of the 9 kernel taps k = 3·ky + kx, a Cout × Cin row-major matrix; plus the Winograd transform.
 public final class VGGWeights {
     public struct Conv {
         public let name: String
@@ -10,6 +10,14 @@ public final class VGGWeights {
         /// [k][cout][cin]
         public let taps: [Float]
         public let bias: [Float]
+        /// Winograd F(2×2, 3×3) transform G g Gᵀ of every kernel, [16][cout][cin]; made once here so no
+        /// iteration pays for it. The backward pass reads it rotated, so there is no second copy.
+        public let winograd: [Float]
+
+        public init(name: String, cin: Int, cout: Int, taps: [Float], bias: [Float]) {
+            self.name = name; self.cin = cin; self.cout = cout; self.taps = taps; self.bias = bias
+            winograd = Winograd.transformWeights(taps: taps, cout: cout, cin: cin)
+        }
     }
     public let convs: [Conv]
     public let path: String

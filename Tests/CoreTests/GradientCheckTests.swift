@@ -3,7 +3,8 @@ import XCTest
 
 /// Finite-difference checks of every op's backward: for a random direction v, the analytic Σ g·v must
 /// match (L(x+εv) − L(x−εv)) / 2ε, where L = Σ r ⊙ op(x) for a fixed random r.
-final class GradientCheckTests: XCTestCase {
+/// Not final: WinogradGradientCheckTests reruns every check with the Winograd convolution.
+class GradientCheckTests: XCTestCase {
     var rng = SplitMix64(seed: 42)
 
     func random(_ n: Int, scale: Float = 1) -> [Float] { (0..<n).map { _ in rng.nextSymmetric() * scale } }

@@ -3,8 +3,10 @@
 #   make setup   system packages, VGG19 weights and demo images (scripts/setup.sh)
 #   make build   setup, then a release build
 #   make test    build, then the tests (serially), with the weights in RESTYLE_HOME
-#   make demo    build, then style $(DEMO_CONTENT) after $(DEMO_STYLE) into restyle-out/
-#   make bench   build, then `restyle bench`
+#   make demo    build, then the TUI on the demo pair ($(DEMO_CONTENT) × $(DEMO_STYLE))
+#   make demo-run  the same pair headless, into restyle-out/demo.png
+#   make bench   build, then `restyle bench` at 256² and 512²
+#   make bench-tui  key latency and terminal bytes/s of the TUI (scripts/bench-tui.py)
 #   make clean   remove build products and restyle-out/
 #
 # RESTYLE_HOME (where weights and demo images live) defaults like setup.sh's:
@@ -34,12 +36,12 @@ SWIFT_BUILD_FLAGS ?=
 SWIFT_TEST_FLAGS ?=
 
 DEMO_DIR = $(RESTYLE_HOME)/demo
-DEMO_CONTENT ?= chelsea.png
-DEMO_STYLE ?= ihc.png
+DEMO_CONTENT ?= astronaut.png
+DEMO_STYLE ?= hubble_deep_field.jpg
 DEMO_SIZE ?= 256
 OUT_DIR := restyle-out
 
-.PHONY: all setup build test demo bench clean
+.PHONY: all setup build test demo demo-run bench bench-tui clean
 
 all: build
 
@@ -54,13 +56,25 @@ build: setup
 test: build
 	$(SWIFT) test -c $(CONFIG) --skip-build $(SWIFT_TEST_FLAGS)
 
+# The TUI on the demo pair (restyle with no images opens it); snapshots and the
+# session go to restyle-out/.
 demo: build
+	$(BIN)
+
+# Headless: the same pair through `restyle run`, written to restyle-out/demo.png.
+demo-run: build
 	mkdir -p $(OUT_DIR)
 	$(BIN) run "$(DEMO_DIR)/$(DEMO_CONTENT)" "$(DEMO_DIR)/$(DEMO_STYLE)" \
-	    -o $(OUT_DIR)/demo.png --size $(DEMO_SIZE)
+	    -o $(OUT_DIR)/demo.png --size $(DEMO_SIZE) --iterations 200
 
 bench: build
-	$(BIN) bench
+	$(BIN) bench --size 256
+	$(BIN) bench --size 512 --iterations 3
+
+# Key-to-screen latency while a 512² image optimises, and terminal bytes per
+# second with the preview live (see scripts/bench-tui.py).
+bench-tui: build
+	python3 scripts/bench-tui.py --binary $(BIN)
 
 clean:
 	rm -rf .build $(OUT_DIR)

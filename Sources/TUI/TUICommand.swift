@@ -31,7 +31,7 @@ struct TUICommand: ParsableCommand {
         commandName: "tui",
         abstract: "Open the interactive screen (the default: `restyle CONTENT STYLE`).")
 
-    @Argument(help: "Content image (PNG or JPEG).")
+    @Argument(help: "Content image (PNG or JPEG). With neither image, the demo pair opens.")
     var content: String?
 
     @Argument(help: "Style image (PNG or JPEG).")
@@ -40,27 +40,27 @@ struct TUICommand: ParsableCommand {
     @OptionGroup var engine: EngineOptions
     @OptionGroup var ui: TUIOptions
 
-    @Flag(help: .hidden)
-    var demo = false
+    /// Both images, or neither for the built-in demo pair that `make setup` fetched.
+    func inputPaths() throws -> (String, String) {
+        switch (content, style) {
+        case let (c?, s?): return (c, s)
+        case (nil, nil):
+            let c = Demo.path(Demo.content), s = Demo.path(Demo.style)
+            for p in [c, s] where !FileManager.default.fileExists(atPath: p) {
+                throw RestyleError.badInput("\(p): demo image not found; fetch it with: make setup")
+            }
+            return (c, s)
+        default:
+            throw RestyleError.badInput("need a content and a style image: restyle CONTENT STYLE (or restyle resume SESSION)")
+        }
+    }
 
     /// The TUI works at 256 px unless told otherwise: small enough to see progress within seconds on a CPU.
     static let defaultSize = 256
 
     func run() throws {
         try reportingErrors {
-            if demo {
-                var cfg = try ui.config()
-                cfg.contentStem = "demo"; cfg.styleStem = "demo"
-                let dirs = TUIConfig.themeDirs()
-                let theme = try Theme.load(cfg.theme, dirs: dirs)
-                try requireTerminal()
-                let handle = DemoEngine(settings: try engine.settings(), size: engine.size ?? TUICommand.defaultSize)
-                try TUIRunner.run(engine: handle, config: cfg, theme: theme, themeDirs: dirs)
-                return
-            }
-            guard let content, let style else {
-                throw RestyleError.badInput("need a content and a style image: restyle CONTENT STYLE (or restyle resume SESSION)")
-            }
+            let (content, style) = try inputPaths()
             var cfg = try ui.config()
             cfg.contentStem = TUIConfig.stem(content)
             cfg.styleStem = TUIConfig.stem(style)

@@ -135,13 +135,21 @@ final class TmuxEndToEndTests: XCTestCase {
         // sliders and status; back at 100×30 the screen is exactly what it was.
         let before = try screen()
         try tmux(["resize-window", "-t", session, "-x", "80", "-y", "24"])
-        s = try waitFor("compact layout") { $0.split(separator: "\n").count <= 24 && $0.contains("β") && $0.contains("paused") }
+        // tmux shows the old frame cut to the new size until restyle redraws: wait for the new top border.
+        s = try waitFor("compact layout") { s in
+            let lines = s.split(separator: "\n")
+            return lines.count <= 24 && lines.first.map { $0.hasPrefix("╭") && $0.contains("result") } == true
+                && s.contains("β") && s.contains("paused")
+        }
         XCTAssertTrue(s.contains("result"), s)
         for l in s.split(separator: "\n") { XCTAssertLessThanOrEqual(l.count, 80, "line fits 80 columns: \(l)") }
         try tmux(["resize-window", "-t", session, "-x", "50", "-y", "15"])
         try waitFor("too-small message") { $0.contains("enlarge the terminal to at least 60×18") }
         try tmux(["resize-window", "-t", session, "-x", "100", "-y", "30"])
-        s = try waitFor("full layout again") { $0.contains("loss") && $0.contains("paused") }
+        s = try waitFor("full layout again") { s in
+            s.split(separator: "\n").first.map { $0.hasPrefix("╭") && $0.contains("result") } == true
+                && s.contains("loss") && s.contains("paused") && s.split(separator: "\n").count >= 29
+        }
         XCTAssertEqual(s, before, "no garbage after resizing")
 
         try keys("Space")

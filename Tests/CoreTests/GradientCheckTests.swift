@@ -133,18 +133,7 @@ class GradientCheckTests: XCTestCase {
             let style = Bench.syntheticImage(width: 24, height: 21, seed: 2)
             let x = Bench.syntheticImage(width: 20, height: 18, seed: 3)
             let obj = try Objective(weights: w, content: content, style: style, settings: s)
-            var g = [Float](repeating: 0, count: x.pixels.count)
-            x.pixels.withUnsafeBufferPointer { xp in g.withUnsafeMutableBufferPointer { _ = obj.evaluate(xp.baseAddress!, grad: $0.baseAddress!) } }
-            for trial in 0..<3 {
-                let v = direction(g)
-                let eps: Float = 0.2
-                func loss(_ sign: Float) -> Double {
-                    let xp = zip(x.pixels, v).map { $0 + sign * eps * $1 }
-                    return xp.withUnsafeBufferPointer { obj.evaluate($0.baseAddress!, grad: nil).total }
-                }
-                let analytic = zip(g, v).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
-                checkDirectional(analytic: analytic, plus: loss(1), minus: loss(-1), eps: Double(eps), "objective \(pooling) #\(trial)")
-            }
+            checkObjective(obj, at: x, trials: 3, "objective \(pooling)")
         }
     }
 
@@ -159,8 +148,15 @@ class GradientCheckTests: XCTestCase {
             s.alpha = a; s.beta = b; s.tv = t
             s.contentLayers = ["relu3_1"]; s.styleLayers = ["relu1_2", "relu3_1"]
             let obj = try Objective(weights: w, content: content, style: style, settings: s)
-            var g = [Float](repeating: 0, count: x.pixels.count)
-            x.pixels.withUnsafeBufferPointer { xp in g.withUnsafeMutableBufferPointer { _ = obj.evaluate(xp.baseAddress!, grad: $0.baseAddress!) } }
+            checkObjective(obj, at: x, trials: 1, "term α=\(a) β=\(b) γ=\(t)")
+        }
+    }
+
+    /// Directional derivatives of the whole objective at `x` against central differences.
+    func checkObjective(_ obj: Objective, at x: RGBImage, trials: Int, _ what: String) {
+        var g = [Float](repeating: 0, count: x.pixels.count)
+        x.pixels.withUnsafeBufferPointer { xp in g.withUnsafeMutableBufferPointer { _ = obj.evaluate(xp.baseAddress!, grad: $0.baseAddress!) } }
+        for trial in 0..<trials {
             let v = direction(g)
             let eps: Float = 0.2
             func loss(_ sign: Float) -> Double {
@@ -168,7 +164,7 @@ class GradientCheckTests: XCTestCase {
                 return xp.withUnsafeBufferPointer { obj.evaluate($0.baseAddress!, grad: nil).total }
             }
             let analytic = zip(g, v).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
-            checkDirectional(analytic: analytic, plus: loss(1), minus: loss(-1), eps: Double(eps), "term α=\(a) β=\(b) γ=\(t)")
+            checkDirectional(analytic: analytic, plus: loss(1), minus: loss(-1), eps: Double(eps), "\(what) #\(trial)")
         }
     }
 }

@@ -33,11 +33,26 @@ public final class VGGWeights {
     }
     public static var defaultPath: String { home + "/" + fileName }
 
+    /// The command that fetches the weights and demo images: `make -C <source folder> setup` when this
+    /// binary sits in a source tree's .build/, else plain `make setup`.
+    public static var setupCommand: String {
+        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
+            for _ in 0..<4 {
+                if FileManager.default.fileExists(atPath: dir.appendingPathComponent("scripts/setup.sh").path) {
+                    return "make -C \(dir.path) setup"
+                }
+                dir = dir.deletingLastPathComponent()
+            }
+        }
+        return "make setup"
+    }
+
     /// Loads the default file, or says in one line how to get it.
     public static func loadDefault() throws -> VGGWeights {
         let p = defaultPath
         guard FileManager.default.fileExists(atPath: p) else {
-            throw RestyleError.badInput("\(p): VGG19 weights not found; fetch and convert them with: make setup")
+            throw RestyleError.badInput("\(p): VGG19 weights not found; fetch and convert them with: \(setupCommand)")
         }
         return try VGGWeights(path: p)
     }

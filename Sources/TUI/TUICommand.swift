@@ -47,7 +47,7 @@ struct TUICommand: ParsableCommand {
         case (nil, nil):
             let c = Demo.path(Demo.content), s = Demo.path(Demo.style)
             for p in [c, s] where !FileManager.default.fileExists(atPath: p) {
-                throw RestyleError.badInput("\(p): demo image not found; fetch it with: make setup")
+                throw RestyleError.badInput("\(p): demo image not found; fetch it with: \(VGGWeights.setupCommand)")
             }
             return (c, s)
         default:

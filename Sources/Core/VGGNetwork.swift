@@ -90,6 +90,10 @@ public final class VGGNetwork {
             }
         }
         winogradScratch = useWinograd.contains(true) ? WinogradScratch() : nil
+        // Transform the weights now, not in the first iteration.
+        for (st, wino) in zip(stages, useWinograd) where wino {
+            if case .conv(let k) = st.kind { _ = weights.convs[k].winograd }
+        }
     }
 
     /// The minimum image side for reading layers up to `depth`: every pooling halves (floor) the size.

@@ -3,20 +3,30 @@ import Foundation
 /// The 16 convolutions of VGG19, dequantised and repacked for the shifted-GEMM convolution:
 /// for each of the 9 kernel taps k = 3·ky + kx, a Cout × Cin row-major matrix; plus the Winograd transform.
 public final class VGGWeights {
-    public struct Conv {
+    public final class Conv {
         public let name: String
         public let cin: Int
         public let cout: Int
         /// [k][cout][cin]
         public let taps: [Float]
         public let bias: [Float]
-        /// Winograd F(2×2, 3×3) transform G g Gᵀ of every kernel, [16][cout][cin]; made once here so no
-        /// iteration pays for it. The backward pass reads it rotated, so there is no second copy.
-        public let winograd: [Float]
+        private let lock = NSLock()
+        private var transformed: [Float]?
 
         public init(name: String, cin: Int, cout: Int, taps: [Float], bias: [Float]) {
             self.name = name; self.cin = cin; self.cout = cout; self.taps = taps; self.bias = bias
-            winograd = Winograd.transformWeights(taps: taps, cout: cout, cin: cin)
+        }
+
+        /// Winograd F(2×2, 3×3) transform G g Gᵀ of every kernel, [16][cout][cin]. Made on first use (a
+        /// network plan asks for it up front, so no iteration pays): layers the loss never reaches, such
+        /// as conv5_2…conv5_4 with the default layers, cost no memory. The backward pass reads it rotated,
+        /// so there is no second copy.
+        public var winograd: [Float] {
+            lock.lock(); defer { lock.unlock() }
+            if let t = transformed { return t }
+            let t = Winograd.transformWeights(taps: taps, cout: cout, cin: cin)
+            transformed = t
+            return t
         }
     }
     public let convs: [Conv]

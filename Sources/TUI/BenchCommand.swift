@@ -43,13 +43,13 @@ struct BenchCommand: ParsableCommand {
         let effective = flops / median / 1e9
         let historyMB = Double(2 * 100 * 3 * size * size * 4) / 1e6
         print("restyle bench  \(size)×\(size)  \(optimizer.rawValue)  \(iterations) iterations  (OpenBLAS, \(ProcessInfo.processInfo.activeProcessorCount) cores)")
-        print(String(format: "  median s/iteration      %.3f   (min %.3f, max %.3f)", median, times.min()!, times.max()!))
-        print(String(format: "  conv work / iteration   %.2f GFLOP (direct convolution, forward + input gradient)", flops / 1e9))
-        print(String(format: "  effective rate          %.1f GFLOP/s", effective))
-        print(String(format: "  sgemm rate (2048³, best) %.1f GFLOP/s", sgemm))
-        print(String(format: "  ratio                   %.2f", effective / sgemm))
-        print(String(format: "  peak RSS                %.0f MB", Double(rss) / 1e6))
-        print(String(format: "  weights load            %.3f s", loadSeconds))
+        print(String(format: "  median s/iteration        %.3f   (min %.3f, max %.3f)", median, times.min()!, times.max()!))
+        print(String(format: "  conv work / iteration     %.2f GFLOP (direct convolution, forward + input gradient)", flops / 1e9))
+        print(String(format: "  effective rate            %.1f GFLOP/s", effective))
+        print(String(format: "  sgemm rate (2048³, best)  %.1f GFLOP/s", sgemm))
+        print(String(format: "  ratio                     %.2f", effective / sgemm))
+        print(String(format: "  peak RSS                  %.0f MB", Double(rss) / 1e6))
+        print(String(format: "  weights load              %.3f s", loadSeconds))
         if optimizer == .lbfgs {
             print(String(format: "  (full L-BFGS history of 100 pairs would add %.0f MB at this size)", historyMB))
         }

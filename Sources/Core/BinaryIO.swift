@@ -44,7 +44,7 @@ public struct BinaryReader {
     public mutating func floats(into p: UnsafeMutablePointer<Float>, count: Int) throws {
         guard try int() == count else { throw truncated() }
         let d = try raw(count * 4)
-        d.withUnsafeBytes { memcpy(p, $0.baseAddress!, count * 4) }
+        _ = d.withUnsafeBytes { memcpy(p, $0.baseAddress!, count * 4) }
     }
     public mutating func floats() throws -> [Float] {
         let n = try int()
@@ -52,7 +52,7 @@ public struct BinaryReader {
         var a = [Float](repeating: 0, count: n)
         try a.withUnsafeMutableBufferPointer { p in
             let d = try raw(n * 4)
-            d.withUnsafeBytes { memcpy(p.baseAddress!, $0.baseAddress!, n * 4) }
+            _ = d.withUnsafeBytes { memcpy(p.baseAddress!, $0.baseAddress!, n * 4) }
         }
         return a
     }

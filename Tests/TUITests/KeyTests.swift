@@ -135,7 +135,7 @@ final class KeyTests: XCTestCase {
         app.writePNG = { _, path, text in
             written.append(path)
             XCTAssertTrue(text.contains { $0.0 == "beta" })
-            FileManager.default.createFile(atPath: path, contents: Data())
+            _ = FileManager.default.createFile(atPath: path, contents: Data())
         }
         app.handle(.char("s")); app.handle(.char("s"))
         XCTAssertEqual(written, [dir + "/cat-x-wave-i12.png", dir + "/cat-x-wave-i12-2.png"])

@@ -104,7 +104,15 @@ final class App {
         say("optimizer: \(next == .lbfgs ? "L-BFGS" : "Adam")")
     }
 
+    /// At the iteration limit, space means "keep going": the limit grows by its own size again.
     func togglePause() {
+        let p = engine.latestProgress()
+        if p.state == .finished && !engine.isPaused {
+            let more = max(100, p.settings.iterations)
+            engine.update { $0.iterations += more }
+            say("continuing to \(p.settings.iterations + more) iterations")
+            return
+        }
         if engine.isPaused { engine.resume(); say("resumed") } else { engine.pause(); say("paused") }
     }
 

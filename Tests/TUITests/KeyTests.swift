@@ -55,6 +55,17 @@ final class KeyTests: XCTestCase {
         XCTAssertFalse(e.isPaused)
     }
 
+    func testSpaceAtTheLimitContinues() {
+        let e = FakeEngine()
+        e.progress.state = .finished
+        e.progress.settings.iterations = 500
+        let app = makeApp(e)
+        app.handle(.char(" "))
+        XCTAssertFalse(e.isPaused)
+        XCTAssertEqual(e.progress.settings.iterations, 1000)
+        XCTAssertTrue(frame(app).contains("continuing to 1000"))
+    }
+
     func testQuitAndCtrlC() {
         let a = makeApp(FakeEngine()); XCTAssertFalse(a.quitRequested)
         a.handle(.char("q")); XCTAssertTrue(a.quitRequested)

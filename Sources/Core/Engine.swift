@@ -97,6 +97,19 @@ public final class Engine {
         group.enter()
         queue.async { [self] in
             loop()
+            // Saves asked for while the loop was ending are written here, so no caller waits forever.
+            cond.lock()
+            while !saveRequests.isEmpty {
+                let (p, done) = saveRequests.removeFirst()
+                cond.unlock()
+                var err: Error?
+                do { try writeSession(to: p) } catch { err = error }
+                cond.lock()
+                done(err)
+            }
+            running = false
+            cond.broadcast()
+            cond.unlock()
             group.leave()
         }
     }
@@ -121,7 +134,6 @@ public final class Engine {
     public func stop() {
         cond.lock(); stopRequested = true; cond.broadcast(); cond.unlock()
         group.wait()
-        cond.lock(); running = false; cond.unlock()
     }
 
     /// Blocks until the loop has finished (iteration limit reached and nothing pending) or stopped.
@@ -141,7 +153,8 @@ public final class Engine {
     }
     public var peakMemoryBytes: Int { MemoryStats.peakRSS() }
 
-    /// Saves between iterations. If the loop is not running it saves at once on this thread.
+    /// Saves between iterations (the engine thread writes it, so the state is consistent); blocks until
+    /// written. If the loop is not running it saves at once on this thread.
     public func saveSession(to path: String) throws {
         cond.lock()
         if !running {
@@ -157,17 +170,6 @@ public final class Engine {
         if let e = result!, let err = e as Error? { throw err }
     }
 
-    /// Saves between iterations without waiting; `completion` runs on the engine queue.
-    public func requestSave(to path: String, completion: @escaping (Error?) -> Void) {
-        cond.lock()
-        if !running {
-            cond.unlock()
-            do { try writeSession(to: path); completion(nil) } catch { completion(error) }
-            return
-        }
-        saveRequests.append((path, completion)); cond.broadcast(); cond.unlock()
-    }
-
     // MARK: - The loop (engine queue)
 
     func loop() {
@@ -180,15 +182,16 @@ public final class Engine {
             var changes: [(inout Settings) -> Void] = []
             var restart = false, upscale = false
             while true {
-                for (p, done) in saveRequests {
+                // Taken out first: requests that arrive while one is being written are served next round.
+                while !saveRequests.isEmpty {
+                    let (p, done) = saveRequests.removeFirst()
                     cond.unlock()
                     var err: Error?
                     do { try writeSession(to: p) } catch { err = error }
                     cond.lock()
                     done(err)
+                    cond.broadcast()
                 }
-                saveRequests.removeAll()
-                cond.broadcast()
                 if stopRequested { break }
                 changes = pending; pending.removeAll()
                 restart = restartRequested; restartRequested = false

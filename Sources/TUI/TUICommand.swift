@@ -214,8 +214,10 @@ enum TUIRunner {
         screen.present(g)
         var saved: String?
         var failure: String?
-        do { saved = try app.saveSessionNow() } catch { failure = "\(error)" }
+        // Stop first (at most the iteration in flight), then write: one wait, and the file holds the
+        // last iteration the screen showed.
         engine.stop()
+        do { saved = try app.saveSessionNow() } catch { failure = "\(error)" }
         screen.end()
         if let saved {
             print("Session saved to \(saved)")

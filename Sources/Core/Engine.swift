@@ -99,14 +99,7 @@ public final class Engine {
             loop()
             // Saves asked for while the loop was ending are written here, so no caller waits forever.
             cond.lock()
-            while !saveRequests.isEmpty {
-                let (p, done) = saveRequests.removeFirst()
-                cond.unlock()
-                var err: Error?
-                do { try writeSession(to: p) } catch { err = error }
-                cond.lock()
-                done(err)
-            }
+            drainSaveRequests()
             running = false
             cond.broadcast()
             cond.unlock()
@@ -172,6 +165,20 @@ public final class Engine {
 
     // MARK: - The loop (engine queue)
 
+    /// Writes every queued save; called with `cond` held, released around each write (writeSession
+    /// takes it to copy the history). Requests that arrive meanwhile are served in the same call.
+    func drainSaveRequests() {
+        while !saveRequests.isEmpty {
+            let (p, done) = saveRequests.removeFirst()
+            cond.unlock()
+            var err: Error?
+            do { try writeSession(to: p) } catch { err = error }
+            cond.lock()
+            done(err)
+            cond.broadcast()
+        }
+    }
+
     func loop() {
         if !evaluated {
             evaluateAndPublish()
@@ -182,16 +189,7 @@ public final class Engine {
             var changes: [(inout Settings) -> Void] = []
             var restart = false, upscale = false
             while true {
-                // Taken out first: requests that arrive while one is being written are served next round.
-                while !saveRequests.isEmpty {
-                    let (p, done) = saveRequests.removeFirst()
-                    cond.unlock()
-                    var err: Error?
-                    do { try writeSession(to: p) } catch { err = error }
-                    cond.lock()
-                    done(err)
-                    cond.broadcast()
-                }
+                drainSaveRequests()
                 if stopRequested { break }
                 changes = pending; pending.removeAll()
                 restart = restartRequested; restartRequested = false

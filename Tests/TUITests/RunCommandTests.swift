@@ -20,7 +20,9 @@ final class RunCommandTests: XCTestCase {
     struct Result { var code: Int32; var stdout: String; var stderr: String }
 
     @discardableResult
-    func restyle(_ args: [String], env: [String: String] = [:], interruptAfter: Double? = nil) throws -> Result {
+    /// With `interruptWhen`, SIGINT is sent once that condition holds (polled), so a slow start under
+    /// load cannot turn the test into a test of the loading phase.
+    func restyle(_ args: [String], env: [String: String] = [:], interruptWhen: (() -> Bool)? = nil) throws -> Result {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Self.binary)
         p.arguments = args
@@ -30,8 +32,9 @@ final class RunCommandTests: XCTestCase {
         let out = Pipe(), err = Pipe()
         p.standardOutput = out; p.standardError = err
         try p.run()
-        if let t = interruptAfter {
-            Thread.sleep(forTimeInterval: t)
+        if let ready = interruptWhen {
+            let end = Date().addingTimeInterval(120)
+            while !ready() && Date() < end { usleep(20_000) }
             kill(p.processIdentifier, SIGINT)
         }
         let o = out.fileHandleForReading.readDataToEndOfFile(), r = err.fileHandleForReading.readDataToEndOfFile()
@@ -129,7 +132,12 @@ final class RunCommandTests: XCTestCase {
     func testInterruptWritesTheCurrentImageAndExits130() throws {
         let c = try image("c.png", 96, 96, seed: 1), s = try image("s.png", 96, 96, seed: 2)
         let out = dir + "/out.png"
-        let r = try restyle(["run", c, s, "-o", out, "--iterations", "100000", "--quiet", "--size", "96"], interruptAfter: 2.5)
+        let log = dir + "/log.jsonl"
+        let r = try restyle(["run", c, s, "-o", out, "--iterations", "100000", "--quiet", "--size", "96", "--log-json", log],
+                            interruptWhen: {
+                                // Two iterations logged: the engine is in its loop.
+                                ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").count >= 2
+                            })
         XCTAssertEqual(r.code, 130, r.stderr)
         XCTAssertNoThrow(try ImageIO.read(out))
     }

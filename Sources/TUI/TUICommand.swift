@@ -221,7 +221,9 @@ enum TUIRunner {
         screen.end()
         if let saved {
             print("Session saved to \(saved)")
-            print("Resume with: restyle resume \(shellQuote(saved))")
+            // As invoked (e.g. .build/release/restyle), so the line can be pasted even when restyle is not on PATH.
+            let me = CommandLine.arguments.first.map { $0.contains("/") ? $0 : "restyle" } ?? "restyle"
+            print("Resume with: \(shellQuote(me)) resume \(shellQuote(saved))")
         } else if let failure {
             FileHandle.standardError.write(Data("restyle: could not save the session: \(failure)\n".utf8))
             throw ExitCode(1)

@@ -24,6 +24,10 @@ enum Palette {
     ]
     static let cubeLevels = [0, 95, 135, 175, 215, 255]
 
+    /// Direct-colour terminfo (xterm-direct and kin) sends colour numbers below 8 as the classic ANSI
+    /// colours, so near-black 0x000001…0x000007 would show as red, green, blue…: lift them to 0x010101.
+    static func directSafe(_ rgb: UInt32) -> UInt32 { rgb < 8 ? 0x010101 : rgb }
+
     @inline(__always) static func split(_ rgb: UInt32) -> (Int, Int, Int) {
         (Int(rgb >> 16 & 0xFF), Int(rgb >> 8 & 0xFF), Int(rgb & 0xFF))
     }

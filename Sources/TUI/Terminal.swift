@@ -134,7 +134,7 @@ final class CursesScreen {
         if let i = c.index { return Int32(colors >= 256 ? i : (i < colors ? i : i % 8)) }
         let rgb = c.rgbValue ?? 0
         switch colorMode {
-        case .truecolor: return direct ? Int32(bitPattern: rgb) : Int32(Palette.nearest256(rgb))
+        case .truecolor: return direct ? Int32(bitPattern: Palette.directSafe(rgb)) : Int32(Palette.nearest256(rgb))
         case .c256: return Int32(Palette.nearest256(rgb))
         case .c16: return Int32(Palette.nearest16(rgb, count: min(16, colors)))
         case .mono: return -1

@@ -71,3 +71,12 @@ final class ThemeTests: XCTestCase {
         XCTAssertEqual(ColorMode.detect(env: [:], hasColors: false, colors: 0), .mono)
     }
 }
+
+final class PaletteTests: XCTestCase {
+    /// Near-black must not become an ANSI colour number under direct-colour terminfo.
+    func testDirectColourAvoidsTheANSIRange() {
+        for v: UInt32 in 0..<8 { XCTAssertGreaterThanOrEqual(Palette.directSafe(v), 8) }
+        XCTAssertEqual(Palette.directSafe(0x123456), 0x123456)
+        XCTAssertEqual(Palette.directSafe(8), 8)
+    }
+}

@@ -3,7 +3,6 @@ import Foundation
 public enum MemoryStats {
     /// Peak resident set size of this process (VmHWM), in bytes; 0 where /proc is absent.
     public static func peakRSS() -> Int { field("VmHWM:") }
-    public static func currentRSS() -> Int { field("VmRSS:") }
 
     static func field(_ name: String) -> Int {
         guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }

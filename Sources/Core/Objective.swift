@@ -66,12 +66,6 @@ public final class Objective {
         for l in Set(ss) { grams[l] = FloatBuffer(count: net.stages[l].outShape.c * net.stages[l].outShape.c) }
     }
 
-    /// Bytes held by the working plan and targets.
-    public var bytes: Int {
-        net.bytes + netGrad.count * 4 + contentTargets.values.reduce(0) { $0 + $1.0.count * 4 }
-            + styleTargets.values.reduce(0) { $0 + $1.0.count * 8 }
-    }
-
     /// α, β, γ may change freely; layers and pooling need a new Objective.
     public func setWeights(alpha: Double, beta: Double, tv: Double) {
         settings.alpha = alpha; settings.beta = beta; settings.tv = tv

@@ -72,8 +72,6 @@ public final class LBFGS: Optimizer {
         alpha = [Double](repeating: 0, count: self.history)
     }
 
-    public var storedPairs: Int { s.count }
-
     public func reset() {
         spare += s + y
         s.removeAll(); y.removeAll(); rho.removeAll()

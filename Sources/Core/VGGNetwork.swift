@@ -102,12 +102,6 @@ public final class VGGNetwork {
         return 1 << pools
     }
 
-    /// Bytes held by this plan's buffers.
-    public var bytes: Int {
-        (activations + Array(convTaps.values) + [inputBuffer, gradA, gradB]).reduce(0) { $0 + $1.count * 4 }
-            + (winogradScratch?.bytes ?? 0)
-    }
-
     /// The stage's output in padded layout.
     public func output(_ stage: Int) -> UnsafeMutablePointer<Float> {
         if let t = convTaps[stage] { return t.ptr }

@@ -59,7 +59,6 @@ public final class WinogradScratch {
     /// its peak; small-channel layers get proportionally more tiles.
     public static let defaultFloats = 8 << 20
     public init(floats: Int = WinogradScratch.defaultFloats) { buffer = FloatBuffer(count: floats, slack: 0) }
-    public var bytes: Int { buffer.count * 4 }
 }
 
 extension Ops {

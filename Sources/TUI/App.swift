@@ -120,9 +120,9 @@ final class App {
         let (image, _) = engine.currentImage()
         let p = engine.latestProgress()
         let cfg = config
-        var text = settings.keyValues
-        text += [("iteration", "\(p.iteration)"), ("content", cfg.contentStem), ("style", cfg.styleStem),
-                 ("software", "restyle \(Restyle.version)")]
+        // The same chunks as `restyle run` writes, with the slider values the user sees.
+        let text = Snapshot.textChunks(settings: settings, iteration: p.iteration, content: cfg.contentStem,
+                                       style: cfg.styleStem, width: image.width, height: image.height)
         let engine = self.engine, write = writePNG
         say("saving snapshot…")
         runInBackground { [weak self] in
@@ -131,7 +131,7 @@ final class App {
                 // Named inside the serial queue so two quick presses cannot pick the same name.
                 let path = cfg.snapshotPath(iteration: p.iteration)
                 try write(image, path, text)
-                try engine.saveSession(to: cfg.sessionPath)
+                try Self.saveSession(engine, cfg)
                 self?.post("snapshot saved to \(path)")
             } catch {
                 self?.post("snapshot failed: \(error)", error: true)
@@ -143,8 +143,7 @@ final class App {
         let cfg = config, engine = self.engine
         runInBackground { [weak self] in
             do {
-                try FileManager.default.createDirectory(atPath: cfg.outDir, withIntermediateDirectories: true)
-                try engine.saveSession(to: cfg.sessionPath)
+                try Self.saveSession(engine, cfg)
                 self?.post("\(reason) to \(cfg.sessionPath)")
             } catch {
                 self?.post("\(reason) failed: \(error)", error: true)
@@ -154,9 +153,14 @@ final class App {
 
     /// Used on quit and on SIGHUP/SIGTERM, where the caller must know the file is written before exiting.
     func saveSessionNow() throws -> String {
-        try FileManager.default.createDirectory(atPath: config.outDir, withIntermediateDirectories: true)
-        try engine.saveSession(to: config.sessionPath)
+        try Self.saveSession(engine, config)
         return config.sessionPath
+    }
+
+    /// Writes the session into the out-dir, creating the folder on first use.
+    static func saveSession(_ engine: EngineHandle, _ cfg: TUIConfig) throws {
+        try FileManager.default.createDirectory(atPath: cfg.outDir, withIntermediateDirectories: true)
+        try engine.saveSession(to: cfg.sessionPath)
     }
 
     func upscale() {

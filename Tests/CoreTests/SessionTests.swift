@@ -93,17 +93,25 @@ final class EngineTests: XCTestCase {
         usleep(300_000)
         XCTAssertEqual(e.latestProgress().iteration, frozen, "no iterations while paused")
         XCTAssertEqual(e.latestProgress().state, .paused)
+        // One step while paused: exactly one more iteration, and still paused.
+        e.stepOnce()
+        var waited = 0
+        while e.latestProgress().iteration == frozen && waited < 3000 { usleep(2000); waited += 1 }
+        usleep(300_000)
+        XCTAssertEqual(e.latestProgress().iteration, frozen + 1, "stepOnce runs one iteration")
+        XCTAssertTrue(e.isPaused)
+        let stepped = frozen + 1
         e.update { $0.beta = 1000 }
         e.resume()
-        while e.latestProgress().iteration < frozen + 3 { usleep(2000) }
+        while e.latestProgress().iteration < stepped + 3 { usleep(2000) }
         e.stop()
         let (points, marks) = e.lossHistory()
         XCTAssertEqual(e.latestProgress().settings.beta, 1000)
-        XCTAssertTrue(marks.contains(frozen), "a change mark at iteration \(frozen): \(marks)")
-        let after = points.first { $0.iteration == frozen + 1 }!
+        XCTAssertTrue(marks.contains(stepped), "a change mark at iteration \(stepped): \(marks)")
+        let after = points.first { $0.iteration == stepped + 1 }!
         XCTAssertEqual(after.beta, 1000)
         // The point right after the change is the same image re-evaluated under the new weights.
-        let before = points.first { $0.iteration == frozen }!
+        let before = points.first { $0.iteration == stepped }!
         assertRelative(after.terms.style, before.terms.style, 1e-6, "same image, same style term")
     }
 

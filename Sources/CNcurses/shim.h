@@ -5,3 +5,12 @@
 #endif
 #include <locale.h>
 #include <ncurses.h>
+
+// ncurses' globals are mutable C variables, which Swift 6 will not read without proof of safety. They
+// are only ever used from the UI thread, through these accessors.
+static inline WINDOW *restyle_stdscr(void) { return stdscr; }
+static inline WINDOW *restyle_curscr(void) { return curscr; }
+static inline int restyle_colors(void) { return COLORS; }
+static inline int restyle_color_pairs(void) { return COLOR_PAIRS; }
+static inline FILE *restyle_stdout(void) { return stdout; }
+static inline FILE *restyle_stdin(void) { return stdin; }

@@ -7,16 +7,13 @@ public enum Bench {
     /// Direct-convolution FLOPs of one iteration: forward through the deepest layer the loss reads, plus the
     /// input-gradient backward (the same work again; no weight gradients are needed).
     public static func convFlops(width: Int, height: Int, settings: Settings) -> Double {
-        let depth = (settings.contentLayers + settings.styleLayers).compactMap(LayerNames.index).max() ?? 0
-        var h = height, w = width, cin = 3, conv = 0, flops = 0.0
-        for name in LayerNames.all.prefix(depth + 1) {
-            if name.hasPrefix("conv") {
-                let b = Int(name.dropFirst(4).prefix(1))! - 1
-                let cout = LayerNames.channelsPerBlock[b]
-                flops += 2 * Double(cout * cin * 9 * h * w)
-                cin = cout; conv += 1
-            } else if name.hasPrefix("pool") {
-                h /= 2; w /= 2
+        let depth = (settings.contentLayers + settings.styleLayers).compactMap(VGG19.index).max() ?? 0
+        var h = height, w = width, flops = 0.0
+        for layer in VGG19.layers.prefix(depth + 1) {
+            switch layer.kind {
+            case .conv(_, let cin, let cout): flops += 2 * Double(cout * cin * 9 * h * w)
+            case .pool: h /= 2; w /= 2
+            case .relu: break
             }
         }
         return 2 * flops
@@ -24,8 +21,8 @@ public enum Bench {
 
     /// Best GFLOP/s of an n×n×n sgemm over a few repetitions: what this machine can do right now
     /// (best rather than median, so a neighbour's burst lowers the ratio rather than flattering it).
-    public static func sgemmRate(n: Int = 2048, repetitions: Int = 7) -> Double {
-        let a = FloatBuffer(count: n * n), b = FloatBuffer(count: n * n), c = FloatBuffer(count: n * n)
+    public static func sgemmRate(n: Int = 2048, repetitions: Int = 7) throws -> Double {
+        let a = try FloatBuffer(count: n * n), b = try FloatBuffer(count: n * n), c = try FloatBuffer(count: n * n)
         var rng = SplitMix64(seed: 1)
         for i in 0..<(n * n) { a.ptr[i] = rng.nextSymmetric(); b.ptr[i] = rng.nextSymmetric() }
         var rates: [Double] = []

@@ -1,59 +1,94 @@
 import Foundation
 
-/// Little-endian writer for the session file.
-public struct BinaryWriter {
-    public var data = Data()
-    public init() {}
-    public mutating func int(_ v: Int) { var x = Int64(v).littleEndian; withUnsafeBytes(of: &x) { data.append(contentsOf: $0) } }
-    public mutating func double(_ v: Double) { var x = v.bitPattern.littleEndian; withUnsafeBytes(of: &x) { data.append(contentsOf: $0) } }
-    public mutating func bytes(_ d: Data) { int(d.count); data.append(d) }
-    public mutating func string(_ s: String) { bytes(Data(s.utf8)) }
-    public mutating func floats(_ p: UnsafePointer<Float>, _ n: Int) {
-        int(n)
-        data.append(UnsafeBufferPointer(start: UnsafeRawPointer(p).assumingMemoryBound(to: UInt8.self), count: n * 4))
-    }
-    public mutating func floats(_ a: [Float]) { a.withUnsafeBufferPointer { floats($0.baseAddress!, a.count) } }
+/// Where encoded bytes go: counted (to learn a length up front), kept in memory, or streamed to a file.
+public protocol ByteSink {
+    mutating func append(_ bytes: UnsafeRawBufferPointer) throws
 }
 
-/// The matching reader; every read is bounds-checked and a short file is an error, not a crash.
+public struct CountingSink: ByteSink {
+    public var count = 0
+    public init() {}
+    public mutating func append(_ bytes: UnsafeRawBufferPointer) { count += bytes.count }
+}
+
+public struct DataSink: ByteSink {
+    public var data = Data()
+    public init() {}
+    public mutating func append(_ bytes: UnsafeRawBufferPointer) { data.append(contentsOf: bytes) }
+}
+
+/// Little-endian writer for the session file, over any sink; floats go straight from their buffer.
+public struct BinaryWriter<Sink: ByteSink> {
+    public var sink: Sink
+    public init(_ sink: Sink) { self.sink = sink }
+    public mutating func int(_ v: Int) throws { var x = Int64(v).littleEndian; try withUnsafeBytes(of: &x) { try sink.append($0) } }
+    public mutating func double(_ v: Double) throws { var x = v.bitPattern.littleEndian; try withUnsafeBytes(of: &x) { try sink.append($0) } }
+    public mutating func bytes(_ d: Data) throws { try int(d.count); try d.withUnsafeBytes { try sink.append($0) } }
+    public mutating func string(_ s: String) throws { try bytes(Data(s.utf8)) }
+    public mutating func floats(_ p: UnsafePointer<Float>, _ n: Int) throws {
+        try int(n)
+        try sink.append(UnsafeRawBufferPointer(start: p, count: n * 4))
+    }
+    public mutating func floats(_ a: [Float]) throws { try a.withUnsafeBufferPointer { try floats($0.baseAddress!, a.count) } }
+}
+
+/// The matching reader over hostile bytes. Every length is compared with the bytes that remain before it
+/// is used, in arithmetic that cannot overflow, so no field can make it read, allocate or trap past the data.
 public struct BinaryReader {
     let data: Data
     public private(set) var offset: Int
     let source: String
     public init(_ data: Data, offset: Int = 0, source: String) { self.data = data; self.offset = offset; self.source = source }
 
-    func truncated() -> RestyleError { .badInput("\(source): truncated or corrupt session file") }
+    public var remaining: Int { data.count - offset }
+    public func corrupt(_ what: String = "truncated or corrupt") -> RestyleError {
+        .badInput("\(source): corrupt session file (\(what))")
+    }
+
     mutating func raw(_ n: Int) throws -> Data {
-        guard n >= 0, offset + n <= data.count else { throw truncated() }
+        guard n >= 0, n <= remaining else { throw corrupt() }
         defer { offset += n }
         return data.subdata(in: (data.startIndex + offset)..<(data.startIndex + offset + n))
     }
-    public mutating func int() throws -> Int {
-        let d = try raw(8)
-        return Int(Int64(littleEndian: d.withUnsafeBytes { $0.loadUnaligned(as: Int64.self) }))
+    mutating func word() throws -> UInt64 {
+        guard remaining >= 8 else { throw corrupt() }
+        defer { offset += 8 }
+        return data.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) }
     }
-    public mutating func double() throws -> Double {
-        let d = try raw(8)
-        return Double(bitPattern: UInt64(littleEndian: d.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }))
+    public mutating func int() throws -> Int { Int(Int64(bitPattern: try word())) }
+    /// An integer that must lie in `range`; `what` names the field in the error.
+    public mutating func int(in range: ClosedRange<Int>, _ what: String) throws -> Int {
+        let v = try int()
+        guard range.contains(v) else { throw corrupt("\(what) \(v) outside \(range.lowerBound)…\(range.upperBound)") }
+        return v
     }
-    public mutating func bytes() throws -> Data { try raw(try int()) }
-    public mutating func string() throws -> String {
-        guard let s = String(data: try bytes(), encoding: .utf8) else { throw truncated() }
+    public mutating func double() throws -> Double { Double(bitPattern: try word()) }
+    public mutating func finiteDouble(_ what: String) throws -> Double {
+        let v = try double()
+        guard v.isFinite else { throw corrupt("\(what) is not finite") }
+        return v
+    }
+    public mutating func bytes(limit: Int = .max) throws -> Data {
+        let n = try int()
+        guard n >= 0, n <= limit else { throw corrupt() }
+        return try raw(n)
+    }
+    public mutating func string(limit: Int = 4096) throws -> String {
+        guard let s = String(data: try bytes(limit: limit), encoding: .utf8) else { throw corrupt("text is not UTF-8") }
         return s
     }
-    public mutating func floats(into p: UnsafeMutablePointer<Float>, count: Int) throws {
-        guard try int() == count else { throw truncated() }
-        let d = try raw(count * 4)
-        _ = d.withUnsafeBytes { memcpy(p, $0.baseAddress!, count * 4) }
-    }
-    public mutating func floats() throws -> [Float] {
+    /// Exactly `count` floats, all finite, into `p`.
+    public mutating func floats(into p: UnsafeMutablePointer<Float>, count: Int, _ what: String) throws {
         let n = try int()
-        guard n >= 0, n <= (data.count - offset) / 4 else { throw truncated() }
-        var a = [Float](repeating: 0, count: n)
-        try a.withUnsafeMutableBufferPointer { p in
-            let d = try raw(n * 4)
-            _ = d.withUnsafeBytes { memcpy(p.baseAddress!, $0.baseAddress!, n * 4) }
-        }
+        guard n == count, count >= 0, count <= remaining / 4 else { throw corrupt("\(what): \(n) values, expected \(count)") }
+        _ = data.withUnsafeBytes { memcpy(p, $0.baseAddress! + offset, count * 4) }
+        offset += count * 4
+        for i in 0..<count where !p[i].isFinite { throw corrupt("\(what) holds non-finite values") }
+    }
+    public mutating func floats(count: Int, _ what: String) throws -> [Float] {
+        guard count >= 0, count <= remaining / 4 else { throw corrupt("\(what): \(count) values") }
+        var a = [Float](repeating: 0, count: count)
+        try a.withUnsafeMutableBufferPointer { try floats(into: $0.baseAddress!, count: count, what) }
         return a
     }
 }

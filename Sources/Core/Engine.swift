@@ -1,349 +1,288 @@
 import Foundation
+import Synchronization
 
-/// Runs the optimisation on its own serial DispatchQueue. Callers never wait on an iteration: they read
-/// the last published progress, image and history (copied under a lock), and queue changes that the
-/// loop applies between iterations. Pausing parks the loop on a condition variable, so the CPU idles.
-public final class Engine {
-    public let weights: VGGWeights
-    public private(set) var contentImage: RGBImage
-    public private(set) var styleImage: RGBImage
-    /// Full-resolution inputs when known, so an upscale resamples from them rather than from the working copy.
-    var originalContent: RGBImage?
-    var originalStyle: RGBImage?
-    var startImage: RGBImage
+/// Runs an `Optimization` on its own serial DispatchQueue. The UI never waits on an iteration: it reads
+/// the last published state (progress, images, history), copied out under one lock, and queues requests
+/// that the loop takes between iterations. A paused engine blocks on a semaphore, so the CPU idles.
+///
+/// Threading, in full: the optimisation is touched only on `queue` (`QueueConfined` checks it); all state
+/// shared between threads is the one `Shared` value behind `shared`; `doorbell` wakes the loop. Nothing
+/// else is mutable, so the compiler checks that `Engine` is `Sendable`.
+public final class Engine: Sendable {
+    /// What the engine publishes and what it has been asked to do.
+    struct Shared {
+        // Requests, taken by the loop between iterations.
+        var pending: [@Sendable (inout Settings) -> Void] = []
+        var paused = false
+        var stopRequested = false
+        var restartRequested = false
+        var upscaleRequested = false
+        var stepsAllowedWhilePaused = 0
+        var saves: [SaveRequest] = []
+        var running = false
+        var finishWaiters: [DispatchSemaphore] = []
+        // Published after every iteration.
+        var progress: EngineProgress
+        var image: RGBImage
+        var content: RGBImage
+        var style: RGBImage
+        var history: [HistoryPoint]
+        var marks: [Int]
+        /// Whether the loop should stop waiting: finished, failed or stopping.
+        var settled: Bool {
+            if case .error = progress.state { return true }
+            return progress.state == .finished || stopRequested || !running
+        }
+    }
 
-    // Owned by the engine queue while the loop runs.
-    var settings: Settings
-    var objective: Objective
-    var optimizer: Optimizer
-    var x: FloatBuffer, g: FloatBuffer, xPrev: FloatBuffer, gPrev: FloatBuffer
-    var terms = LossTerms()
-    var iteration = 0
-    var evaluated = false
-    var needsEvaluation = false
-    var elapsed = 0.0
-    var recent: [Double] = []
+    final class SaveRequest: Sendable {
+        let path: String
+        let done = DispatchSemaphore(value: 0)
+        let result = Mutex<RestyleError?>(nil)
+        init(path: String) { self.path = path }
+    }
 
-    // Shared; guarded by `cond`.
-    let cond = NSCondition()
-    var pending: [(inout Settings) -> Void] = []
-    var paused = false
-    var stopRequested = false
-    var restartRequested = false
-    var upscaleRequested = false
-    var stepsAllowedWhilePaused = 0
-    var saveRequests: [(String, (Error?) -> Void)] = []
-    var running = false
-    var published = EngineProgress()
-    var publishedImage: RGBImage
-    var historyPoints: [HistoryPoint] = []
-    var historyMarks: [Int] = []
-    var lastMessage: String?
-
-    let queue = DispatchQueue(label: "restyle.engine", qos: .userInitiated)
-    let group = DispatchGroup()
+    private let queue = DispatchQueue(label: "restyle.engine", qos: .userInitiated)
+    private let core: QueueConfined<Optimization>
+    private let shared: Mutex<Shared>
+    private let doorbell = DispatchSemaphore(value: 0)
     /// Called on the engine queue after each published iteration; keep it cheap.
-    public var onProgress: ((EngineProgress) -> Void)?
+    private let onProgress: (@Sendable (EngineProgress) -> Void)?
+
+    public init(_ optimization: sending Optimization, message: String? = nil,
+                onProgress: (@Sendable (EngineProgress) -> Void)? = nil) {
+        let o = optimization
+        var p = EngineProgress(settings: o.settings, width: o.width, height: o.height)
+        p.iteration = o.iteration; p.terms = o.terms; p.elapsed = o.elapsed
+        p.imageGeneration = 1
+        p.message = message
+        shared = Mutex(Shared(progress: p, image: o.image, content: o.contentImage, style: o.styleImage,
+                              history: o.history, marks: o.marks))
+        self.onProgress = onProgress
+        core = QueueConfined(o, queue: queue)
+    }
 
     /// - Parameters: content and style at working size; `start` the init image at working size
     ///   (nil: derived from `settings.initKind`, which must then be content or random).
-    public init(weights: VGGWeights, content: RGBImage, style: RGBImage, settings: Settings,
-                start: RGBImage? = nil, originalContent: RGBImage? = nil, originalStyle: RGBImage? = nil) throws {
-        self.weights = weights
-        self.contentImage = content; self.styleImage = style
-        self.originalContent = originalContent; self.originalStyle = originalStyle
-        self.settings = settings
-        let s = start ?? Engine.startImage(settings.initKind, content: content, seed: settings.seed)
-        guard s.width == content.width, s.height == content.height else {
-            throw RestyleError.internal("start image size \(s.width)×\(s.height) differs from content \(content.width)×\(content.height)")
-        }
-        startImage = s
-        objective = try Objective(weights: weights, content: content, style: style, settings: settings)
-        let n = s.pixels.count
-        optimizer = Engine.makeOptimizer(settings, count: n)
-        let xb = FloatBuffer(count: n)
-        s.pixels.withUnsafeBufferPointer { xb.copy(from: $0.baseAddress!, count: n) }
-        x = xb; g = FloatBuffer(count: n); xPrev = FloatBuffer(count: n); gPrev = FloatBuffer(count: n)
-        publishedImage = s
-        published = EngineProgress(settings: settings, width: content.width, height: content.height)
+    public convenience init(weights: VGGWeights, content: RGBImage, style: RGBImage, settings: Settings,
+                            start: RGBImage? = nil, originalContent: RGBImage? = nil, originalStyle: RGBImage? = nil,
+                            onProgress: (@Sendable (EngineProgress) -> Void)? = nil) throws {
+        self.init(try Optimization(weights: weights, content: content, style: style, settings: settings, start: start,
+                                   originalContent: originalContent, originalStyle: originalStyle),
+                  onProgress: onProgress)
     }
 
-    static func makeOptimizer(_ s: Settings, count: Int) -> Optimizer {
-        switch s.optimizer {
-        case .adam: return Adam(count: count)
-        case .lbfgs: return LBFGS(count: count, history: s.lbfgsHistory)
-        }
-    }
-
-    /// Content, or uniform noise in 0…255 from `seed`.
-    public static func startImage(_ kind: InitKind, content: RGBImage, seed: UInt64) -> RGBImage {
-        switch kind {
-        case .random:
-            var rng = SplitMix64(seed: seed)
-            return RGBImage(width: content.width, height: content.height,
-                            pixels: (0..<content.pixels.count).map { _ in rng.nextUnit() * 255 })
-        case .content, .image:
-            return content
-        }
+    /// Reopens a saved session, at the same iteration with the same state.
+    public static func resume(from path: String, weights: VGGWeights, memoryLimit: Int? = nil) throws -> Engine {
+        let (o, notes) = try Optimization.resume(from: path, weights: weights, memoryLimit: memoryLimit)
+        return Engine(o, message: (["resumed from \(path)"] + notes).joined(separator: "; "))
     }
 
     // MARK: - Control (any thread)
 
+    private func request(_ body: (inout Shared) -> Void) {
+        shared.withLock { body(&$0) }
+        doorbell.signal()
+    }
+
     public func start() {
-        cond.lock()
-        guard !running else { cond.unlock(); return }
-        running = true; stopRequested = false
-        cond.unlock()
-        group.enter()
+        let started = shared.withLock { s -> Bool in
+            guard !s.running else { return false }
+            s.running = true; s.stopRequested = false
+            return true
+        }
+        guard started else { return }
         queue.async { [self] in
-            loop()
-            // Saves asked for while the loop was ending are written here, so no caller waits forever.
-            cond.lock()
-            drainSaveRequests()
-            running = false
-            cond.broadcast()
-            cond.unlock()
-            group.leave()
+            core.with { loop($0) }
         }
     }
 
-    public func pause() { cond.lock(); paused = true; published.state = .paused; cond.broadcast(); cond.unlock() }
-    public func resume() { cond.lock(); paused = false; cond.broadcast(); cond.unlock() }
-    public var isPaused: Bool { cond.lock(); defer { cond.unlock() }; return paused }
+    public func pause() { request { $0.paused = true; $0.progress.state = .paused } }
+    public func resume() { request { $0.paused = false } }
+    public var isPaused: Bool { shared.withLock { $0.paused } }
     /// One iteration while paused.
-    public func stepOnce() { cond.lock(); stepsAllowedWhilePaused += 1; cond.broadcast(); cond.unlock() }
-
+    public func stepOnce() { request { $0.stepsAllowedWhilePaused += 1 } }
     /// Queued; applied before the next iteration.
-    public func update(_ change: @escaping (inout Settings) -> Void) {
-        cond.lock(); pending.append(change); cond.broadcast(); cond.unlock()
-    }
-    public func restart() { cond.lock(); restartRequested = true; cond.broadcast(); cond.unlock() }
-    public func upscale() throws { cond.lock(); upscaleRequested = true; cond.broadcast(); cond.unlock() }
-
+    public func update(_ change: @escaping @Sendable (inout Settings) -> Void) { request { $0.pending.append(change) } }
+    public func restart() { request { $0.restartRequested = true } }
+    public func upscale() throws { request { $0.upscaleRequested = true } }
     /// Asks the loop to end after the current iteration, without waiting.
-    public func requestStop() { cond.lock(); stopRequested = true; cond.broadcast(); cond.unlock() }
+    public func requestStop() { request { $0.stopRequested = true }; wakeWaiters() }
 
-    /// Ends the loop after the current iteration and waits for it.
+    /// Ends the loop after the current iteration and waits for it (and for any save it was asked for).
     public func stop() {
-        cond.lock(); stopRequested = true; cond.broadcast(); cond.unlock()
-        group.wait()
+        requestStop()
+        queue.sync {}
     }
 
-    /// Blocks until the loop has finished (iteration limit reached and nothing pending) or stopped.
+    /// Blocks until the loop has finished (iteration limit reached and nothing pending), failed or stopped.
     public func waitUntilFinished() {
-        cond.lock()
-        while running && !(published.state == .finished || isErrorState(published.state)) && !stopRequested { cond.wait() }
-        cond.unlock()
-    }
-    func isErrorState(_ s: EngineState) -> Bool { if case .error = s { return true }; return false }
-
-    public func latestProgress() -> EngineProgress { cond.lock(); defer { cond.unlock() }; return published }
-    public func currentImage() -> (image: RGBImage, generation: Int) {
-        cond.lock(); defer { cond.unlock() }; return (publishedImage, published.imageGeneration)
-    }
-    public func lossHistory() -> (points: [HistoryPoint], marks: [Int]) {
-        cond.lock(); defer { cond.unlock() }; return (historyPoints, historyMarks)
-    }
-    public var peakMemoryBytes: Int { MemoryStats.peakRSS() }
-
-    /// Saves between iterations (the engine thread writes it, so the state is consistent); blocks until
-    /// written. If the loop is not running it saves at once on this thread.
-    public func saveSession(to path: String) throws {
-        cond.lock()
-        if !running {
-            cond.unlock()
-            try writeSession(to: path)
-            return
+        let sem = DispatchSemaphore(value: 0)
+        let done = shared.withLock { s -> Bool in
+            if s.settled { return true }
+            s.finishWaiters.append(sem)
+            return false
         }
-        var result: Error?? = .none
-        saveRequests.append((path, { e in result = .some(e) }))
-        cond.broadcast()
-        while result == nil { cond.wait() }
-        cond.unlock()
-        if let e = result!, let err = e as Error? { throw err }
+        if !done { sem.wait() }
+    }
+
+    private func wakeWaiters() {
+        let waiters = shared.withLock { s -> [DispatchSemaphore] in
+            guard s.settled else { return [] }
+            defer { s.finishWaiters.removeAll() }
+            return s.finishWaiters
+        }
+        for w in waiters { w.signal() }
+    }
+
+    public func latestProgress() -> EngineProgress { shared.withLock { $0.progress } }
+    public func currentImage() -> (image: RGBImage, generation: Int) {
+        shared.withLock { ($0.image, $0.progress.imageGeneration) }
+    }
+    public func lossHistory() -> (points: [HistoryPoint], marks: [Int]) { shared.withLock { ($0.history, $0.marks) } }
+    /// The working-size content and style; they change on upscale, published with everything else.
+    public var contentImage: RGBImage { shared.withLock { $0.content } }
+    public var styleImage: RGBImage { shared.withLock { $0.style } }
+    public var peakMemoryBytes: Int { MemoryStats.peakRSS() }
+    public var memoryBytes: Int { MemoryStats.currentRSS() }
+
+    /// Saves between iterations, on the engine's queue, so the state is consistent and saves from any
+    /// number of callers (autosave, snapshot, quit, a signal) are written one at a time in order. Blocks
+    /// until written.
+    public func saveSession(to path: String) throws {
+        let req = SaveRequest(path: path)
+        let queued = shared.withLock { s -> Bool in
+            guard s.running else { return false }
+            s.saves.append(req)
+            return true
+        }
+        if queued {
+            doorbell.signal()
+            req.done.wait()
+            if let e = req.result.withLock({ $0 }) { throw e }
+        } else {
+            // The loop is not running: the queue is free (or about to be), and runs this after it.
+            try queue.sync { try core.with { try $0.writeSession(to: path) } }
+        }
     }
 
     // MARK: - The loop (engine queue)
 
-    /// Writes every queued save; called with `cond` held, released around each write (writeSession
-    /// takes it to copy the history). Requests that arrive meanwhile are served in the same call.
-    func drainSaveRequests() {
-        while !saveRequests.isEmpty {
-            let (p, done) = saveRequests.removeFirst()
-            cond.unlock()
-            var err: Error?
-            do { try writeSession(to: p) } catch { err = error }
-            cond.lock()
-            done(err)
-            cond.broadcast()
+    private func serveSaves(_ o: Optimization) {
+        while true {
+            let batch = shared.withLock { s -> [SaveRequest] in defer { s.saves.removeAll() }; return s.saves }
+            if batch.isEmpty { return }
+            for req in batch {
+                do { try o.writeSession(to: req.path) } catch {
+                    let e = error as? RestyleError ?? .internal("\(req.path): \(error)")
+                    req.result.withLock { $0 = e }
+                }
+                req.done.signal()
+            }
         }
     }
 
-    func loop() {
-        if !evaluated {
-            evaluateAndPublish()
-            evaluated = true
+    private enum Work { case stop, iterate([@Sendable (inout Settings) -> Void], restart: Bool, upscale: Bool) }
+
+    private func loop(_ o: Optimization) {
+        defer {
+            // Saves asked for while the loop was ending are written here, so no caller waits for ever.
+            while true {
+                serveSaves(o)
+                let idle = shared.withLock { s -> Bool in
+                    guard s.saves.isEmpty else { return false }
+                    s.running = false
+                    return true
+                }
+                if idle { break }
+            }
+            wakeWaiters()
         }
         while true {
-            cond.lock()
-            var changes: [(inout Settings) -> Void] = []
-            var restart = false, upscale = false
-            while true {
-                drainSaveRequests()
-                if stopRequested { break }
-                changes = pending; pending.removeAll()
-                restart = restartRequested; restartRequested = false
-                upscale = upscaleRequested; upscaleRequested = false
-                if !changes.isEmpty || restart || upscale { break }
-                let atLimit = iteration >= settings.iterations
-                if paused && stepsAllowedWhilePaused == 0 {
-                    published.state = .paused
-                } else if atLimit {
-                    published.state = .finished
-                } else {
-                    if paused { stepsAllowedWhilePaused -= 1 }
-                    break
+            let work = nextWork(o)
+            guard case .iterate(let changes, let restart, let upscale) = work else { return }
+            let changed = !changes.isEmpty || restart || upscale
+            var messages: [String] = []
+            if !changes.isEmpty, let m = o.apply(changes) { messages.append(m) }
+            if restart { messages.append(o.restart()) }
+            if upscale { messages.append(o.upscale()) }
+            if changed { publish(o, message: messages.last, newImage: restart || upscale) }
+            // After a change, only its re-evaluation runs now (even while paused, so the new loss shows
+            // at once); a step waits for `nextWork` to allow it.
+            if o.isFinished || (changed && !o.needsEvaluation) { continue }
+            let outcome = o.iterate()
+            switch outcome {
+            case .evaluated, .stepped: publish(o, message: nil, newImage: true)
+            case .rejected(let m): publish(o, message: m, newImage: true)
+            case .failed(let m):
+                // Pause rather than spin on an objective that cannot be evaluated; a change of α/β/γ can
+                // make it finite again, and resuming then continues.
+                publish(o, message: m, newImage: true)
+                request { $0.paused = true; $0.progress.state = .error(m) }
+                wakeWaiters()
+            }
+        }
+    }
+
+    /// Waits (without spinning) until there is something to do: a request, or an iteration to run.
+    private func nextWork(_ o: Optimization) -> Work {
+        while true {
+            serveSaves(o)
+            let w = shared.withLock { s -> Work? in
+                if s.stopRequested { return .stop }
+                let changes = s.pending, restart = s.restartRequested, upscale = s.upscaleRequested
+                s.pending.removeAll(); s.restartRequested = false; s.upscaleRequested = false
+                if !changes.isEmpty || restart || upscale { s.progress.state = .running; return .iterate(changes, restart: restart, upscale: upscale) }
+                if case .error = s.progress.state, s.paused { return nil }
+                if s.paused && s.stepsAllowedWhilePaused == 0 {
+                    s.progress.state = .paused
+                    return nil
                 }
-                cond.broadcast()
-                cond.wait()
+                if o.isFinished {
+                    s.progress.state = .finished
+                    return nil
+                }
+                if s.paused { s.stepsAllowedWhilePaused -= 1 }
+                s.progress.state = .running
+                return .iterate([], restart: false, upscale: false)
             }
-            if stopRequested { cond.unlock(); return }
-            published.state = .running
-            cond.unlock()
-
-            if !changes.isEmpty { apply(changes) }
-            if restart { doRestart() }
-            if upscale { doUpscale() }
-            if iteration >= settings.iterations { continue }
-            if needsEvaluation {
-                needsEvaluation = false
-                iteration += 1
-                evaluateAndPublish()
-                continue
-            }
-            stepAndEvaluate()
+            if let w { return w }
+            wakeWaiters()
+            doorbell.wait()
         }
     }
 
-    func apply(_ changes: [(inout Settings) -> Void]) {
-        var s = settings
-        for c in changes { c(&s) }
-        var message: String?
-        if s.contentLayers != settings.contentLayers || s.styleLayers != settings.styleLayers || s.pooling != settings.pooling {
-            do {
-                objective = try Objective(weights: weights, content: contentImage, style: styleImage, settings: s)
-            } catch {
-                s.contentLayers = settings.contentLayers; s.styleLayers = settings.styleLayers; s.pooling = settings.pooling
-                message = "layer change refused: \(error)"
-            }
+    private func publish(_ o: Optimization, message: String?, newImage: Bool) {
+        let image = newImage ? o.image : nil
+        let (content, style) = (o.contentImage, o.styleImage)
+        let p = shared.withLock { s -> EngineProgress in
+            s.history = o.history; s.marks = o.marks
+            if let image { s.image = image; s.progress.imageGeneration += 1 }
+            s.content = content; s.style = style
+            s.progress.iteration = o.iteration
+            s.progress.terms = o.terms
+            s.progress.settings = o.settings
+            s.progress.secondsPerIteration = o.secondsPerIteration
+            s.progress.elapsed = o.elapsed
+            s.progress.width = o.width
+            s.progress.height = o.height
+            s.progress.rejectedSteps = o.rejectedSteps
+            if let message { s.progress.message = message }
+            return s.progress
         }
-        objective.setWeights(alpha: s.alpha, beta: s.beta, tv: s.tv)
-        if s.optimizer != settings.optimizer || s.lbfgsHistory != settings.lbfgsHistory {
-            optimizer = Engine.makeOptimizer(s, count: x.count)
-            message = message ?? "optimizer: \(s.optimizer.rawValue)"
-        }
-        if s.objectiveDiffers(from: settings) {
-            optimizer.reset()
-            needsEvaluation = true
-            mark()
-            if s.optimizer == .lbfgs { message = message ?? "objective changed: L-BFGS history reset" }
-        }
-        settings = s
-        cond.lock()
-        published.settings = s
-        if let message { published.message = message }
-        cond.unlock()
-    }
-
-    func mark() {
-        cond.lock()
-        if historyMarks.last != iteration { historyMarks.append(iteration) }
-        cond.unlock()
-    }
-
-    func doRestart() {
-        startImage.pixels.withUnsafeBufferPointer { x.copy(from: $0.baseAddress!, count: x.count) }
-        optimizer.reset()
-        needsEvaluation = true
-        mark()
-        cond.lock(); published.message = "restarted from the start image"; cond.unlock()
-    }
-
-    func doUpscale() {
-        let w = contentImage.width * 2, h = contentImage.height * 2
-        let current = RGBImage(width: contentImage.width, height: contentImage.height, pixels: x.array)
-        let newContent = resized(originalContent ?? contentImage, width: w, height: h)
-        let styleSize = fitSize(width: (originalStyle ?? styleImage).width, height: (originalStyle ?? styleImage).height,
-                                longestSide: max(styleImage.width, styleImage.height) * 2)
-        let newStyle = resized(originalStyle ?? styleImage, width: styleSize.width, height: styleSize.height)
-        do {
-            let obj = try Objective(weights: weights, content: newContent, style: newStyle, settings: settings)
-            objective = obj
-            contentImage = newContent; styleImage = newStyle
-            startImage = resized(startImage, width: w, height: h)
-            let up = resized(current, width: w, height: h)
-            let n = up.pixels.count
-            x = FloatBuffer(count: n); g = FloatBuffer(count: n); xPrev = FloatBuffer(count: n); gPrev = FloatBuffer(count: n)
-            up.pixels.withUnsafeBufferPointer { x.copy(from: $0.baseAddress!, count: n) }
-            optimizer = Engine.makeOptimizer(settings, count: n)
-            needsEvaluation = true
-            mark()
-            cond.lock(); published.message = "upscaled to \(w)×\(h)"; published.width = w; published.height = h; cond.unlock()
-        } catch {
-            cond.lock(); published.message = "upscale failed: \(error)"; cond.unlock()
-        }
-    }
-
-    func evaluateAndPublish() {
-        let t0 = DispatchTime.now().uptimeNanoseconds
-        terms = objective.evaluate(x.ptr, grad: g.ptr)
-        if !terms.isFinite {
-            cond.lock(); published.state = .error("non-finite loss at the start image"); cond.unlock()
-        }
-        finishIteration(t0, message: nil)
-    }
-
-    func stepAndEvaluate() {
-        let t0 = DispatchTime.now().uptimeNanoseconds
-        let n = x.count
-        memcpy(xPrev.ptr, x.ptr, n * 4); memcpy(gPrev.ptr, g.ptr, n * 4)
-        let prevTerms = terms
-        optimizer.step(x: x.ptr, grad: g.ptr, count: n, learningRate: settings.learningRate)
-        iteration += 1
-        var message: String?
-        let stepFinite = (0..<n).allSatisfy { x.ptr[$0].isFinite }
-        if stepFinite { terms = objective.evaluate(x.ptr, grad: g.ptr) }
-        if !stepFinite || !terms.isFinite || !(0..<n).allSatisfy({ g.ptr[$0].isFinite }) {
-            memcpy(x.ptr, xPrev.ptr, n * 4); memcpy(g.ptr, gPrev.ptr, n * 4)
-            terms = prevTerms
-            optimizer.reset()
-            message = "non-finite \(stepFinite ? "loss" : "step") at iteration \(iteration): step undone, optimizer reset"
-        }
-        finishIteration(t0, message: message)
-    }
-
-    func finishIteration(_ t0: UInt64, message: String?) {
-        let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-        elapsed += dt
-        recent.append(dt)
-        if recent.count > 9 { recent.removeFirst() }
-        let median = recent.sorted()[recent.count / 2]
-        cond.lock()
-        historyPoints.append(HistoryPoint(iteration: iteration, terms: terms, alpha: settings.alpha, beta: settings.beta, tv: settings.tv))
-        publishedImage = RGBImage(width: contentImage.width, height: contentImage.height, pixels: x.array)
-        published.iteration = iteration
-        published.terms = terms
-        published.settings = settings
-        published.secondsPerIteration = median
-        published.elapsed = elapsed
-        published.width = contentImage.width
-        published.height = contentImage.height
-        published.imageGeneration += 1
-        if let message { published.message = message }
-        if published.state != .paused && !isErrorState(published.state) { published.state = .running }
-        let p = published
-        cond.broadcast()
-        cond.unlock()
         onProgress?(p)
+    }
+}
+
+/// A value reached only on one serial queue. Swift cannot see that a DispatchQueue serialises access, so
+/// this is one of the few audited `@unchecked Sendable`s: every access goes through `with`, which checks
+/// (in every build) that it runs on the queue, so no two threads can touch the value at once.
+final class QueueConfined<Value>: @unchecked Sendable {
+    private let value: Value
+    private let queue: DispatchQueue
+    init(_ value: sending Value, queue: DispatchQueue) { self.value = value; self.queue = queue }
+    func with<R>(_ body: (Value) throws -> R) rethrows -> R {
+        dispatchPrecondition(condition: .onQueue(queue))
+        return try body(value)
     }
 }

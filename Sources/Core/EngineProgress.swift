@@ -57,6 +57,8 @@ public struct EngineProgress: Sendable {
     public var imageGeneration: Int
     /// The last event worth telling the user ("non-finite step undone", "L-BFGS history reset").
     public var message: String?
+    /// Steps undone so far because they went non-finite.
+    public var rejectedSteps = 0
     public init(iteration: Int = 0, terms: LossTerms = LossTerms(), settings: Settings = Settings(),
                 state: EngineState = .idle, secondsPerIteration: Double = 0, elapsed: Double = 0,
                 width: Int = 0, height: Int = 0, imageGeneration: Int = 0, message: String? = nil) {

@@ -1,6 +1,6 @@
 /// An RGB image, planar (all R, then all G, then all B), row-major, values 0...255 as Float.
 /// Planar because that is the layout the network consumes; the byte formats convert at the edges.
-public struct RGBImage: Equatable {
+public struct RGBImage: Equatable, Sendable {
     public var width: Int
     public var height: Int
     public var pixels: [Float]

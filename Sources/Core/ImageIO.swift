@@ -43,10 +43,26 @@ public enum ImageIO {
         return planar(rgb, width: width, height: height)
     }
 
-    /// Pixels are clamped to 0...255 and rounded, NaN becomes 0. Each pair becomes a
-    /// text chunk (tEXt, or iTXt when the value is not ASCII). The file appears
-    /// atomically: readers see the old file or the complete new one, never a part.
-    public static func writePNG(_ image: RGBImage, to path: String, text: [(String, String)] = []) throws {
+    /// What `-o` writes, chosen by the file's extension (never PNG bytes in a .jpg).
+    public enum Format: Equatable, Sendable {
+        case png
+        case jpeg(quality: Int)
+
+        /// `.png` or no extension: PNG; `.jpg`/`.jpeg`: JPEG; anything else is refused.
+        public static func forPath(_ path: String, quality: Int = 92) throws -> Format {
+            let ext = (path as NSString).pathExtension.lowercased()
+            switch ext {
+            case "png", "": return .png
+            case "jpg", "jpeg": return .jpeg(quality: quality)
+            default:
+                throw RestyleError.badInput("\(path): cannot write .\(ext) files; use .png or .jpg")
+            }
+        }
+    }
+
+    /// Pixels are clamped to 0...255 and rounded, NaN becomes 0. For PNG each pair becomes a text chunk
+    /// (tEXt, or iTXt when the value is not ASCII); JPEG carries no text.
+    public static func encode(_ image: RGBImage, format: Format = .png, text: [(String, String)] = []) throws -> [UInt8] {
         let rgb = interleaved(image)
         var out: UnsafeMutablePointer<UInt8>? = nil
         var size = 0
@@ -54,23 +70,42 @@ public enum ImageIO {
         let keys = text.map { strdup($0.0) }
         let values = text.map { strdup($0.1) }
         defer { (keys + values).forEach { free($0) } }
-        let failure = rgb.withUnsafeBufferPointer { px in
-            keys.map { UnsafePointer($0) }.withUnsafeBufferPointer { k in
-                values.map { UnsafePointer($0) }.withUnsafeBufferPointer { v in
-                    err.withUnsafeMutableBufferPointer { e in
-                        imageio_png_encode(px.baseAddress, Int32(image.width), Int32(image.height),
-                                           k.baseAddress, v.baseAddress, Int32(text.count),
-                                           &out, &size, e.baseAddress)
+        let failure: UnsafePointer<CChar>? = rgb.withUnsafeBufferPointer { px in
+            err.withUnsafeMutableBufferPointer { e in
+                switch format {
+                case .png:
+                    return keys.map { UnsafePointer($0) }.withUnsafeBufferPointer { k in
+                        values.map { UnsafePointer($0) }.withUnsafeBufferPointer { v in
+                            imageio_png_encode(px.baseAddress, Int32(image.width), Int32(image.height),
+                                               k.baseAddress, v.baseAddress, Int32(text.count),
+                                               &out, &size, e.baseAddress)
+                        }
                     }
+                case .jpeg(let quality):
+                    return imageio_jpeg_encode(px.baseAddress, Int32(image.width), Int32(image.height), Int32(quality),
+                                               &out, &size, e.baseAddress)
                 }
             }
         }
         defer { imageio_free(out) }
         if let failure {
             // Only a caller's mistake (bad key, empty image) or exhausted memory gets here.
-            throw RestyleError.internal("\(path): \(String(cString: failure))")
+            throw RestyleError.internal(String(cString: failure))
         }
-        try AtomicFile.write(UnsafeRawBufferPointer(start: out, count: size), to: path)
+        return Array(UnsafeBufferPointer(start: out, count: size))
+    }
+
+    /// Encodes, then writes atomically: readers see the old file or the complete new one, never a part.
+    public static func write(_ image: RGBImage, to path: String, format: Format = .png, text: [(String, String)] = []) throws {
+        let bytes: [UInt8]
+        do { bytes = try encode(image, format: format, text: text) } catch let e as RestyleError {
+            throw RestyleError.internal("\(path): \(e)")
+        }
+        try bytes.withUnsafeBytes { try AtomicFile.write($0, to: path) }
+    }
+
+    public static func writePNG(_ image: RGBImage, to path: String, text: [(String, String)] = []) throws {
+        try write(image, to: path, format: .png, text: text)
     }
 
     /// The text chunks of a PNG in file order, keys and values decoded (tEXt and zTXt
@@ -106,44 +141,8 @@ public enum ImageIO {
         if let message { throw RestyleError.badInput("\(path): \(message)") }
     }
 
-    /// The whole file, with errors that say which of the usual things went wrong.
     static func readFile(_ path: String) throws -> [UInt8] {
-        func fail(_ problem: String) -> RestyleError { .badInput("\(path): \(problem)") }
-        var info = stat()
-        guard stat(path, &info) == 0 else {
-            let e = errno
-            throw fail(e == ENOENT ? "no such file" : "cannot read: \(describe(errno: e))")
-        }
-        let kind = info.st_mode & S_IFMT
-        if kind == S_IFDIR { throw fail("is a directory, not an image") }
-        // A FIFO or device could block forever or never end.
-        if kind != S_IFREG { throw fail("not a regular file") }
-        let expected = Int(info.st_size)
-        if expected == 0 { throw fail("empty file") }
-        if expected > maxFileBytes {
-            throw fail("file is \(expected >> 20) MB; the limit is \(maxFileBytes >> 20) MB")
-        }
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw fail("cannot read: \(describe(errno: errno))") }
-        defer { close(fd) }
-        var bytes = [UInt8](repeating: 0, count: expected)
-        var filled = 0
-        let readError: Int32? = bytes.withUnsafeMutableBytes { buf in
-            while filled < expected {
-                let n = posixRead(fd, buf.baseAddress! + filled, expected - filled)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return errno
-                }
-                if n == 0 { break } // shrank since stat; decode what is there
-                filled += n
-            }
-            return nil
-        }
-        if let readError { throw fail("cannot read: \(describe(errno: readError))") }
-        if filled == 0 { throw fail("empty file") }
-        bytes.removeLast(expected - filled)
-        return bytes
+        try FileRead.regularFile(path, limit: maxFileBytes, what: "image")
     }
 
     /// For files that are not PNG or JPEG, name the format when it is a common one,

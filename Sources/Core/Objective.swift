@@ -23,47 +23,48 @@ public final class Objective {
 
     /// Builds the network for the content's size, and the targets: content features and style Grams
     /// (the style image may have any size; its Grams are normalised by its own pixel count).
-    public init(weights: VGGWeights, content: RGBImage, style: RGBImage, settings: Settings) throws {
+    public init(weights: VGGWeights, content: RGBImage, style: RGBImage, settings: Settings,
+                convPolicy: VGGNetwork.ConvPolicy = .fromEnvironment) throws {
         func stage(_ name: String) throws -> Int {
-            guard let i = LayerNames.index(of: name) else { throw RestyleError.badInput("unknown layer '\(name)'") }
+            guard let i = VGG19.index(of: name) else { throw RestyleError.badInput("unknown layer '\(name)'") }
             return i
         }
         let cs = try settings.contentLayers.map(stage)
         let ss = try settings.styleLayers.map(stage)
         guard !cs.isEmpty || !ss.isEmpty else { throw RestyleError.badInput("no content or style layers given") }
         let depth = (cs + ss).max()!
-        let minSide = VGGNetwork.minimumSide(depth: depth)
-        let deepest = LayerNames.all[depth]
+        let minSide = VGG19.minimumSide(depth: depth)
+        let deepest = VGG19.layers[depth].name
         for (what, img) in [("content", content), ("style", style)] where min(img.width, img.height) < minSide {
             throw RestyleError.badInput("\(what) image \(img.width)×\(img.height) is too small for layer \(deepest): each side must be at least \(minSide) pixels")
         }
-        let taps = Set((cs + ss).filter { LayerNames.all[$0].hasPrefix("conv") })
+        let taps = Set((cs + ss).filter { VGG19.layers[$0].isConv })
         self.width = content.width; self.height = content.height; self.settings = settings
         self.contentStages = cs; self.styleStages = ss
 
         // Style first, in a plan of its own that is freed before the working plan is built.
         do {
             let sNet = try VGGNetwork(weights: weights, height: style.height, width: style.width, depth: depth,
-                                      pooling: settings.pooling, tappedConvs: taps)
+                                      pooling: settings.pooling, tappedConvs: taps, convPolicy: convPolicy)
             style.pixels.withUnsafeBufferPointer { sNet.forward($0.baseAddress!) }
             for l in Set(ss) {
                 let shape = sNet.stages[l].outShape
-                let g = FloatBuffer(count: shape.c * shape.c)
+                let g = try FloatBuffer(count: shape.c * shape.c)
                 Self.gram(sNet.output(l), shape, into: g.ptr)
                 styleTargets[l] = (g.array, Self.sumSquares(g.array))
             }
         }
         net = try VGGNetwork(weights: weights, height: height, width: width, depth: depth,
-                             pooling: settings.pooling, tappedConvs: taps)
-        netGrad = FloatBuffer(count: 3 * width * height)
+                             pooling: settings.pooling, tappedConvs: taps, convPolicy: convPolicy)
+        netGrad = try FloatBuffer(count: 3 * width * height)
         content.pixels.withUnsafeBufferPointer { net.forward($0.baseAddress!) }
         for l in Set(cs) {
             let shape = net.stages[l].outShape
-            let b = FloatBuffer(count: shape.count)
+            let b = try FloatBuffer(count: shape.count)
             b.copy(from: net.output(l), count: shape.count)
             contentTargets[l] = (b, Self.sumSquares(UnsafeBufferPointer(start: b.ptr, count: shape.count)))
         }
-        for l in Set(ss) { grams[l] = FloatBuffer(count: net.stages[l].outShape.c * net.stages[l].outShape.c) }
+        for l in Set(ss) { grams[l] = try FloatBuffer(count: net.stages[l].outShape.c * net.stages[l].outShape.c) }
     }
 
     /// α, β, γ may change freely; layers and pooling need a new Objective.

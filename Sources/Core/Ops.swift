@@ -21,7 +21,13 @@ func parallelFor(_ n: Int, work: Int, _ body: (Int) -> Void) {
     if work < 1 << 16 || n < 2 {
         for i in 0..<n { body(i) }
     } else {
-        DispatchQueue.concurrentPerform(iterations: n, execute: body)
+        // Audited unchecked sendability: concurrentPerform returns only after every call has finished, so
+        // `body` never outlives this frame, and each index works on memory no other index touches (the
+        // contract of every caller: disjoint channel or tile ranges of plain buffers).
+        withoutActuallyEscaping(body) { escaping in
+            nonisolated(unsafe) let b = escaping
+            DispatchQueue.concurrentPerform(iterations: n) { b($0) }
+        }
     }
 }
 

@@ -8,8 +8,9 @@ public protocol Optimizer: AnyObject {
     /// Forget curvature or moments (the objective changed, or a step went non-finite).
     func reset()
     func step(x: UnsafeMutablePointer<Float>, grad: UnsafePointer<Float>, count: Int, learningRate: Double)
-    /// The state needed to continue exactly, and its inverse.
-    func encode(into w: inout BinaryWriter)
+    /// The state needed to continue exactly, written from the live buffers, and its inverse, which
+    /// checks every count and value before using it.
+    func encode<S: ByteSink>(into w: inout BinaryWriter<S>) throws
     func decode(from r: inout BinaryReader, count: Int) throws
 }
 
@@ -20,8 +21,8 @@ public final class Adam: Optimizer {
     var m: FloatBuffer, v: FloatBuffer
     public private(set) var t = 0
 
-    public init(count: Int) {
-        m = FloatBuffer(count: count); v = FloatBuffer(count: count)
+    public init(count: Int) throws {
+        m = try FloatBuffer(count: count); v = try FloatBuffer(count: count)
     }
     public func reset() { m.zero(); v.zero(); t = 0 }
 
@@ -40,13 +41,14 @@ public final class Adam: Optimizer {
         }
     }
 
-    public func encode(into w: inout BinaryWriter) {
-        w.int(t); w.floats(m.ptr, m.count); w.floats(v.ptr, v.count)
+    public func encode<S: ByteSink>(into w: inout BinaryWriter<S>) throws {
+        try w.int(t); try w.floats(m.ptr, m.count); try w.floats(v.ptr, v.count)
     }
     public func decode(from r: inout BinaryReader, count: Int) throws {
-        t = try r.int()
-        try r.floats(into: m.ptr, count: count)
-        try r.floats(into: v.ptr, count: count)
+        t = try r.int(in: 0...Limits.maxIterations, "Adam step count")
+        try r.floats(into: m.ptr, count: count, "Adam first moment")
+        try r.floats(into: v.ptr, count: count, "Adam second moment")
+        for i in 0..<count where v.ptr[i] < 0 { throw r.corrupt("Adam second moment is negative") }
     }
 }
 
@@ -66,9 +68,9 @@ public final class LBFGS: Optimizer {
     let d: FloatBuffer, prevGrad: FloatBuffer, q: FloatBuffer
     var alpha: [Double]
 
-    public init(count: Int, history: Int) {
-        self.count = count; self.history = max(1, history)
-        d = FloatBuffer(count: count); prevGrad = FloatBuffer(count: count); q = FloatBuffer(count: count)
+    public init(count: Int, history: Int) throws {
+        self.count = count; self.history = min(max(1, history), Limits.maxHistory)
+        d = try FloatBuffer(count: count); prevGrad = try FloatBuffer(count: count); q = try FloatBuffer(count: count)
         alpha = [Double](repeating: 0, count: self.history)
     }
 
@@ -78,26 +80,35 @@ public final class LBFGS: Optimizer {
         hDiag = 1; steps = 0
     }
 
-    func take() -> FloatBuffer { spare.popLast() ?? FloatBuffer(count: count) }
+    /// A vector for a new curvature pair; nil when memory has run out, and the history then simply stays
+    /// shorter (the run goes on rather than dies mid-step).
+    func take() -> FloatBuffer? { spare.popLast() ?? (try? FloatBuffer(count: count)) }
+
+    /// New curvature pair from the previous step: y = g − g_prev, s = t·d, kept only when yᵀs > 1e-10.
+    /// Once the history is full, the dropped oldest pair is recycled, so nothing more is allocated.
+    func addPair(grad g: UnsafePointer<Float>, count n: Int) {
+        let N = Int32(n)
+        guard let yb = take() else { return }
+        guard let sb = take() else { spare.append(yb); return }
+        for i in 0..<n { yb.ptr[i] = g[i] - prevGrad.ptr[i]; sb.ptr[i] = Float(lastT) * d.ptr[i] }
+        let ys = cblas_dsdot(N, yb.ptr, 1, sb.ptr, 1)
+        if ys > 1e-10 {
+            if s.count == history {
+                spare.append(s.removeFirst()); spare.append(y.removeFirst()); rho.removeFirst()
+            }
+            s.append(sb); y.append(yb); rho.append(1 / ys)
+            hDiag = ys / cblas_dsdot(N, yb.ptr, 1, yb.ptr, 1)
+        } else {
+            spare.append(yb); spare.append(sb)
+        }
+    }
 
     public func step(x: UnsafeMutablePointer<Float>, grad g: UnsafePointer<Float>, count n: Int, learningRate: Double) {
         let N = Int32(n)
         if steps == 0 {
             for i in 0..<n { d.ptr[i] = -g[i] }
         } else {
-            // New curvature pair from the previous step: y = g − g_prev, s = t·d.
-            let yb = take(), sb = take()
-            for i in 0..<n { yb.ptr[i] = g[i] - prevGrad.ptr[i]; sb.ptr[i] = Float(lastT) * d.ptr[i] }
-            let ys = cblas_dsdot(N, yb.ptr, 1, sb.ptr, 1)
-            if ys > 1e-10 {
-                if s.count == history {
-                    spare.append(s.removeFirst()); spare.append(y.removeFirst()); rho.removeFirst()
-                }
-                s.append(sb); y.append(yb); rho.append(1 / ys)
-                hDiag = ys / cblas_dsdot(N, yb.ptr, 1, yb.ptr, 1)
-            } else {
-                spare.append(yb); spare.append(sb)
-            }
+            addPair(grad: g, count: n)
             for i in 0..<n { q.ptr[i] = -g[i] }
             for i in stride(from: s.count - 1, through: 0, by: -1) {
                 alpha[i] = cblas_dsdot(N, s[i].ptr, 1, q.ptr, 1) * rho[i]
@@ -131,21 +142,23 @@ public final class LBFGS: Optimizer {
         steps += 1
     }
 
-    public func encode(into w: inout BinaryWriter) {
-        w.int(steps); w.double(hDiag); w.double(lastT); w.int(s.count)
-        w.floats(d.ptr, count); w.floats(prevGrad.ptr, count)
-        for i in 0..<s.count { w.double(rho[i]); w.floats(s[i].ptr, count); w.floats(y[i].ptr, count) }
+    public func encode<S: ByteSink>(into w: inout BinaryWriter<S>) throws {
+        try w.int(steps); try w.double(hDiag); try w.double(lastT); try w.int(s.count)
+        try w.floats(d.ptr, count); try w.floats(prevGrad.ptr, count)
+        for i in 0..<s.count { try w.double(rho[i]); try w.floats(s[i].ptr, count); try w.floats(y[i].ptr, count) }
     }
     public func decode(from r: inout BinaryReader, count n: Int) throws {
         reset()
-        steps = try r.int(); hDiag = try r.double(); lastT = try r.double()
-        let pairs = try r.int()
-        guard pairs >= 0, pairs <= history else { throw RestyleError.badInput("session: L-BFGS history of \(pairs) pairs exceeds \(history)") }
-        try r.floats(into: d.ptr, count: n); try r.floats(into: prevGrad.ptr, count: n)
+        steps = try r.int(in: 0...Limits.maxIterations, "L-BFGS step count")
+        hDiag = try r.finiteDouble("L-BFGS scale"); lastT = try r.finiteDouble("L-BFGS step")
+        let pairs = try r.int(in: 0...history, "L-BFGS history length")
+        try r.floats(into: d.ptr, count: n, "L-BFGS direction"); try r.floats(into: prevGrad.ptr, count: n, "L-BFGS gradient")
+        // Each pair is 8 + 2·(8 + 4n) bytes: refuse a count the file cannot hold before allocating any.
+        guard pairs <= r.remaining / (24 + 8 * n) else { throw r.corrupt("L-BFGS history longer than the file") }
         for _ in 0..<pairs {
-            let sb = take(), yb = take()
-            rho.append(try r.double())
-            try r.floats(into: sb.ptr, count: n); try r.floats(into: yb.ptr, count: n)
+            guard let sb = take(), let yb = take() else { throw RestyleError.outOfMemory("L-BFGS history of \(pairs) pairs") }
+            rho.append(try r.finiteDouble("L-BFGS ρ"))
+            try r.floats(into: sb.ptr, count: n, "L-BFGS s"); try r.floats(into: yb.ptr, count: n, "L-BFGS y")
             s.append(sb); y.append(yb)
         }
     }

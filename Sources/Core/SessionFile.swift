@@ -5,47 +5,67 @@ import Foundation
 ///     magic "RSTYLSES" (8 bytes) | version (int64 LE) | payload length (int64 LE) | payload | FNV-1a-64 of payload (8 bytes LE)
 ///
 /// The payload is a sequence of little-endian fields written by `BinaryWriter` (see docs/DESIGN.md).
+/// The checksum catches damage, not malice: anyone can recompute it, so the reader treats every field as
+/// hostile and checks it against the bytes that remain and against `Limits` before using it.
 public enum SessionFile {
     public static let magic = Data("RSTYLSES".utf8)
+    /// Raised only for a change old readers cannot skip; new settings go in the JSON, which tolerates
+    /// missing and unknown keys.
     public static let version = 1
 
-    static func fnv1a(_ d: Data) -> UInt64 {
+    struct FNV1a {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        d.withUnsafeBytes { raw in
-            for b in raw.bindMemory(to: UInt8.self) { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+        mutating func add(_ bytes: UnsafeRawBufferPointer) {
+            var v = h
+            for b in bytes { v = (v ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+            h = v
         }
-        return h
     }
 
-    static func wrap(_ payload: Data) -> Data {
-        var w = BinaryWriter()
-        w.data.append(magic)
-        w.int(version)
-        w.int(payload.count)
-        w.data.append(payload)
-        var h = fnv1a(payload).littleEndian
-        withUnsafeBytes(of: &h) { w.data.append(contentsOf: $0) }
-        return w.data
+    /// Hashes what passes through on its way to the file.
+    struct HashingSink<Inner: ByteSink>: ByteSink {
+        var inner: Inner
+        var hash = FNV1a()
+        mutating func append(_ bytes: UnsafeRawBufferPointer) throws { hash.add(bytes); try inner.append(bytes) }
+    }
+
+    /// Writes atomically, streaming the payload from the live buffers: `payload` is called twice, once to
+    /// count the bytes (the header states the length) and once to write them.
+    static func write(to path: String, payload: (inout BinaryWriter<CountingSink>) throws -> Void,
+                      _ again: (inout BinaryWriter<HashingSink<AtomicFile.Sink>>) throws -> Void) throws {
+        var counter = BinaryWriter(CountingSink())
+        try payload(&counter)
+        let length = counter.sink.count
+        try AtomicFile.write(to: path) { sink in
+            var header = BinaryWriter(sink)
+            try magic.withUnsafeBytes { try sink.append($0) }
+            try header.int(version)
+            try header.int(length)
+            var w = BinaryWriter(HashingSink(inner: sink))
+            try again(&w)
+            var h = w.sink.hash.h.littleEndian
+            try withUnsafeBytes(of: &h) { try sink.append($0) }
+        }
     }
 
     /// The payload after checking magic, version, length and checksum; errors name the file.
-    static func unwrap(_ path: String) throws -> Data {
-        func bad(_ why: String) -> RestyleError { .badInput("\(path): \(why)") }
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw bad("no such session file") }
-        guard !isDir.boolValue else { throw bad("is a directory, not a session file") }
-        guard let data = FileManager.default.contents(atPath: path) else { throw bad("cannot read") }
-        guard data.count >= 24, data.prefix(8) == magic else { throw bad("not a restyle session file") }
-        var r = BinaryReader(data, offset: 8, source: path)
+    static func unwrap(_ data: Data, source: String) throws -> Data {
+        func bad(_ why: String) -> RestyleError { .badInput("\(source): \(why)") }
+        guard data.count >= 32, data.prefix(8) == magic else { throw bad("not a restyle session file") }
+        var r = BinaryReader(data, offset: 8, source: source)
         let v = try r.int()
         guard v <= version else { throw bad("session format version \(v) is newer than this restyle understands (\(version)); upgrade restyle") }
         guard v >= 1 else { throw bad("corrupt session file (version \(v))") }
         let n = try r.int()
-        guard n >= 0, 24 + n + 8 <= data.count else { throw bad("truncated session file") }
-        let payload = data.subdata(in: (data.startIndex + 24)..<(data.startIndex + 24 + n))
-        let stored = data.subdata(in: (data.startIndex + 24 + n)..<(data.startIndex + 24 + n + 8))
-            .withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
-        guard stored == fnv1a(payload) else { throw bad("corrupt session file (checksum mismatch)") }
+        // Compared against what remains, so a length near Int64.max cannot wrap the sum.
+        guard n >= 0, n <= data.count - 32 else { throw bad("truncated session file") }
+        guard n == data.count - 32 else { throw bad("corrupt session file (\(data.count - 32 - n) bytes after the payload)") }
+        let start = data.startIndex + 24
+        let payload = data.subdata(in: start..<(start + n))
+        let stored = data.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 24 + n, as: UInt64.self)) }
+        var hash = FNV1a()
+        payload.withUnsafeBytes { hash.add($0) }
+        guard stored == hash.h else { throw bad("corrupt session file (checksum mismatch)") }
         return payload
     }
 }
@@ -56,63 +76,130 @@ struct SessionHistory: Codable {
 }
 
 extension BinaryWriter {
-    mutating func image(_ img: RGBImage) { int(img.width); int(img.height); floats(img.pixels) }
+    mutating func image(_ img: RGBImage) throws { try int(img.width); try int(img.height); try floats(img.pixels) }
 }
+
 extension BinaryReader {
-    mutating func image() throws -> RGBImage {
-        let w = try int(), h = try int()
-        let p = try floats()
-        guard w > 0, h > 0, p.count == 3 * w * h else { throw truncated() }
+    /// An image whose size is within the working-size limits, with exactly that many finite pixels.
+    mutating func image(_ what: String) throws -> RGBImage {
+        let w = try int(in: 1...Limits.maxSide, "\(what) width"), h = try int(in: 1...Limits.maxSide, "\(what) height")
+        guard w * h <= Limits.maxPixels else { throw corrupt("\(what) is \(w)×\(h), over \(Limits.maxPixels) pixels") }
+        let p = try floats(count: 3 * w * h, what)
         return RGBImage(width: w, height: h, pixels: p)
     }
 }
 
-extension Engine {
-    /// Call only from the engine queue or while the loop is not running.
-    func writeSession(to path: String) throws {
-        var w = BinaryWriter()
-        w.string(Restyle.version)
-        w.bytes(try JSONEncoder().encode(settings))
-        w.int(iteration); w.double(elapsed); w.int(evaluated ? 1 : 0); w.int(needsEvaluation ? 1 : 0)
-        cond.lock()
-        let history = SessionHistory(points: historyPoints, marks: historyMarks)
-        cond.unlock()
-        w.bytes(try JSONEncoder().encode(history))
-        w.image(contentImage); w.image(styleImage); w.image(startImage)
-        w.floats(x.ptr, x.count); w.floats(g.ptr, g.count)
-        w.double(terms.total); w.double(terms.content); w.double(terms.style); w.double(terms.tv)
-        w.string(optimizer.kind.rawValue)
-        optimizer.encode(into: &w)
-        try AtomicFile.write(SessionFile.wrap(w.data), to: path)
+extension Optimization {
+    /// Writes the whole state atomically, straight from the live buffers (no copy of the image-sized
+    /// vectors is made, however long the L-BFGS history).
+    public func writeSession(to path: String) throws {
+        let settingsJSON = try JSONEncoder().encode(settings)
+        let historyJSON = try JSONEncoder().encode(SessionHistory(points: history, marks: marks))
+        func payload<S>(_ w: inout BinaryWriter<S>) throws {
+            try w.string(Restyle.version)
+            try w.bytes(settingsJSON)
+            try w.int(iteration); try w.double(elapsed); try w.int(evaluated ? 1 : 0); try w.int(needsEvaluation ? 1 : 0)
+            try w.bytes(historyJSON)
+            try w.image(contentImage); try w.image(styleImage); try w.image(startImage)
+            try w.floats(x.ptr, x.count); try w.floats(g.ptr, g.count)
+            // Never a non-finite value: an unevaluated run stores zeros.
+            let t = terms.isFinite ? terms : LossTerms()
+            try w.double(t.total); try w.double(t.content); try w.double(t.style); try w.double(t.tv)
+            try w.string(optimizer.kind.rawValue)
+            try optimizer.encode(into: &w)
+        }
+        try SessionFile.write(to: path, payload: { try payload(&$0) }, { try payload(&$0) })
     }
 
-    /// Reopens a saved session, at the same iteration with the same state.
-    public static func resume(from path: String, weights: VGGWeights) throws -> Engine {
-        let payload = try SessionFile.unwrap(path)
-        var r = BinaryReader(payload, source: path)
-        _ = try r.string()
-        guard let settings = try? JSONDecoder().decode(Settings.self, from: try r.bytes()) else {
-            throw RestyleError.badInput("\(path): corrupt session file (settings)")
+    /// Reopens a saved session at the same iteration with the same state. Every field is validated
+    /// before anything is allocated from it; `memoryLimit` refuses a session too large for this machine.
+    public static func resume(from path: String, weights: VGGWeights, memoryLimit: Int? = nil,
+                              convPolicy: VGGNetwork.ConvPolicy = .fromEnvironment) throws -> (Optimization, notes: [String]) {
+        let data = try FileRead.mapped(path, limit: Limits.maxSessionBytes, what: "session file")
+        return try resume(data: data, source: path, weights: weights, memoryLimit: memoryLimit, convPolicy: convPolicy)
+    }
+
+    public static func resume(data: Data, source: String, weights: VGGWeights, memoryLimit: Int? = nil,
+                              convPolicy: VGGNetwork.ConvPolicy = .fromEnvironment) throws -> (Optimization, notes: [String]) {
+        let state = try SessionState(data: data, source: source)
+        if let memoryLimit {
+            let need = MemoryEstimate.bytes(width: state.content.width, height: state.content.height,
+                                            styleWidth: state.style.width, styleHeight: state.style.height,
+                                            settings: state.settings)
+            if need > memoryLimit {
+                throw RestyleError.badInput("\(source): this session needs about \(MemoryEstimate.describe(need)) of memory; "
+                                            + "\(MemoryEstimate.describe(memoryLimit)) is available")
+            }
         }
-        let iteration = try r.int(), elapsed = try r.double()
-        let evaluated = try r.int() != 0, needsEval = try r.int() != 0
-        guard let history = try? JSONDecoder().decode(SessionHistory.self, from: try r.bytes()) else {
-            throw RestyleError.badInput("\(path): corrupt session file (history)")
+        let o = try Optimization(weights: weights, content: state.content, style: state.style, settings: state.settings,
+                                 start: state.start, convPolicy: convPolicy)
+        var r = state.rest
+        let n = o.x.count
+        try r.floats(into: o.x.ptr, count: n, "image")
+        try r.floats(into: o.g.ptr, count: n, "gradient")
+        o.terms = LossTerms(total: try r.finiteDouble("loss"), content: try r.finiteDouble("loss"),
+                            style: try r.finiteDouble("loss"), tv: try r.finiteDouble("loss"))
+        guard try r.string(limit: 16) == state.settings.optimizer.rawValue else { throw r.corrupt("optimizer") }
+        try o.optimizer.decode(from: &r, count: n)
+        guard r.remaining == 0 else { throw r.corrupt("\(r.remaining) bytes after the optimizer state") }
+        o.iteration = state.iteration; o.elapsed = state.elapsed
+        o.evaluated = state.evaluated; o.needsEvaluation = state.needsEvaluation
+        o.history = state.history.points; o.marks = state.history.marks
+        var notes: [String] = []
+        if !state.unknownSettings.isEmpty {
+            notes.append("settings this version does not know were ignored: \(state.unknownSettings.joined(separator: ", "))")
         }
-        let content = try r.image(), style = try r.image(), start = try r.image()
-        guard start.width == content.width, start.height == content.height else { throw r.truncated() }
-        let e = try Engine(weights: weights, content: content, style: style, settings: settings, start: start)
-        try r.floats(into: e.x.ptr, count: e.x.count)
-        try r.floats(into: e.g.ptr, count: e.g.count)
-        e.terms = LossTerms(total: try r.double(), content: try r.double(), style: try r.double(), tv: try r.double())
-        guard try r.string() == settings.optimizer.rawValue else { throw RestyleError.badInput("\(path): corrupt session file (optimizer)") }
-        try e.optimizer.decode(from: &r, count: e.x.count)
-        e.iteration = iteration; e.elapsed = elapsed; e.evaluated = evaluated; e.needsEvaluation = needsEval
-        e.historyPoints = history.points; e.historyMarks = history.marks
-        e.publishedImage = RGBImage(width: content.width, height: content.height, pixels: e.x.array)
-        e.published.iteration = iteration; e.published.terms = e.terms; e.published.elapsed = elapsed
-        e.published.imageGeneration = 1
-        e.published.message = "resumed from \(path)"
-        return e
+        return (o, notes)
+    }
+}
+
+/// The fixed-size part of a session, parsed and validated without weights or network: what the fuzzer
+/// exercises, and what `resume` checks before it allocates a network for it.
+struct SessionState {
+    var settings: Settings
+    var unknownSettings: [String]
+    var iteration: Int
+    var elapsed: Double
+    var evaluated: Bool
+    var needsEvaluation: Bool
+    var history: SessionHistory
+    var content: RGBImage, style: RGBImage, start: RGBImage
+    /// The reader positioned at the image-sized vectors that follow.
+    var rest: BinaryReader
+
+    init(data: Data, source: String) throws {
+        var r = BinaryReader(try SessionFile.unwrap(data, source: source), source: source)
+        _ = try r.string(limit: 256)
+        do {
+            (settings, unknownSettings) = try Settings.decode(json: try r.bytes(limit: 1 << 20))
+            try settings.validate()
+        } catch let e as RestyleError {
+            throw r.corrupt("settings: \(e)")
+        } catch {
+            throw r.corrupt("settings")
+        }
+        iteration = try r.int(in: 0...Limits.maxIterations, "iteration")
+        elapsed = try r.finiteDouble("elapsed time")
+        guard elapsed >= 0 else { throw r.corrupt("negative elapsed time") }
+        evaluated = try r.int(in: 0...1, "flag") != 0
+        needsEvaluation = try r.int(in: 0...1, "flag") != 0
+        guard let h = try? JSONDecoder().decode(SessionHistory.self, from: try r.bytes(limit: 1 << 30)) else {
+            throw r.corrupt("history")
+        }
+        for p in h.points where !(p.terms.isFinite && p.alpha.isFinite && p.beta.isFinite && p.tv.isFinite) {
+            throw r.corrupt("history holds non-finite values")
+        }
+        history = h
+        content = try r.image("content image")
+        style = try r.image("style image")
+        start = try r.image("start image")
+        guard start.width == content.width, start.height == content.height else { throw r.corrupt("start image size") }
+        // The network must fit the images: the same check a new run makes, before anything is built.
+        let depth = (settings.contentLayers + settings.styleLayers).compactMap(VGG19.index).max() ?? 0
+        let side = VGG19.minimumSide(depth: depth)
+        guard min(content.width, content.height, style.width, style.height) >= side else {
+            throw r.corrupt("images too small for layer \(VGG19.layers[depth].name)")
+        }
+        rest = r
     }
 }

@@ -68,3 +68,66 @@ public struct Settings: Codable, Equatable, Sendable {
          ("init", initKind.argument), ("seed", "\(seed)")]
     }
 }
+
+extension Settings {
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case alpha, beta, tv, optimizer, learningRate, lbfgsHistory, contentLayers, styleLayers, pooling
+        case iterations, initKind, seed
+    }
+
+    /// Missing keys take their defaults and unknown ones are skipped (`decode(json:)` reports them), so a
+    /// session written before a setting existed, or by a newer restyle, still loads. A key that is present
+    /// with the wrong type is an error: that file is damaged, not old.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = Settings()
+        alpha = try c.decodeIfPresent(Double.self, forKey: .alpha) ?? d.alpha
+        beta = try c.decodeIfPresent(Double.self, forKey: .beta) ?? d.beta
+        tv = try c.decodeIfPresent(Double.self, forKey: .tv) ?? d.tv
+        optimizer = try c.decodeIfPresent(OptimizerKind.self, forKey: .optimizer) ?? d.optimizer
+        learningRate = try c.decodeIfPresent(Double.self, forKey: .learningRate) ?? d.learningRate
+        lbfgsHistory = try c.decodeIfPresent(Int.self, forKey: .lbfgsHistory) ?? d.lbfgsHistory
+        contentLayers = try c.decodeIfPresent([String].self, forKey: .contentLayers) ?? d.contentLayers
+        styleLayers = try c.decodeIfPresent([String].self, forKey: .styleLayers) ?? d.styleLayers
+        pooling = try c.decodeIfPresent(Pooling.self, forKey: .pooling) ?? d.pooling
+        iterations = try c.decodeIfPresent(Int.self, forKey: .iterations) ?? d.iterations
+        initKind = try c.decodeIfPresent(InitKind.self, forKey: .initKind) ?? d.initKind
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
+    }
+
+    /// Settings from a session's JSON, with the keys this version does not know (to tell the user).
+    public static func decode(json: Data) throws -> (settings: Settings, unknownKeys: [String]) {
+        let settings = try JSONDecoder().decode(Settings.self, from: json)
+        let object = (try? JSONSerialization.jsonObject(with: json)) as? [String: Any] ?? [:]
+        let known = Set(CodingKeys.allCases.map(\.rawValue))
+        return (settings, object.keys.filter { !known.contains($0) }.sorted())
+    }
+
+    /// Every value within `Limits`; the error names the option a user would have used.
+    public func validate() throws {
+        func weight(_ v: Double, _ name: String) throws {
+            guard v.isFinite, v >= 0, v <= Limits.maxWeight else {
+                throw RestyleError.badInput("--\(name): must be a number from 0 to \(Limits.maxWeight), got \(v)")
+            }
+        }
+        try weight(alpha, "alpha"); try weight(beta, "beta"); try weight(tv, "tv")
+        guard learningRate.isFinite, learningRate > 0, learningRate <= Limits.maxLearningRate else {
+            throw RestyleError.badInput("--lr: must be a number above 0 and at most \(Limits.maxLearningRate), got \(learningRate)")
+        }
+        guard (1...Limits.maxHistory).contains(lbfgsHistory) else {
+            throw RestyleError.badInput("--lbfgs-history: must be from 1 to \(Limits.maxHistory), got \(lbfgsHistory)")
+        }
+        guard (0...Limits.maxIterations).contains(iterations) else {
+            throw RestyleError.badInput("--iterations: must be from 0 to \(Limits.maxIterations), got \(iterations)")
+        }
+        for (option, list) in [("--content-layers", contentLayers), ("--style-layers", styleLayers)] {
+            guard list.count <= VGG19.layers.count else { throw RestyleError.badInput("\(option): too many layers") }
+            for n in list where VGG19.index(of: n) == nil {
+                throw RestyleError.badInput("\(option): unknown layer '\(n)'")
+            }
+        }
+        guard !contentLayers.isEmpty || !styleLayers.isEmpty else {
+            throw RestyleError.badInput("no content or style layers given")
+        }
+    }
+}

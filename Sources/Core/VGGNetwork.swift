@@ -17,16 +17,18 @@ public final class VGGNetwork {
 
     /// Which 3×3 convolution algorithm the network uses. `auto` picks per layer by `Ops.winogradPays`;
     /// the forced ones let tests run the whole objective through one path.
-    public enum ConvPolicy { case auto, direct, winograd }
-    /// Read when a network is planned. Tests set it; `RESTYLE_CONV=direct|winograd` sets the default, so
-    /// `restyle bench` can compare the paths in one binary on the same (noisy) machine.
-    nonisolated(unsafe) public static var convPolicy: ConvPolicy = {
-        switch ProcessInfo.processInfo.environment["RESTYLE_CONV"] {
-        case "direct": return .direct
-        case "winograd": return .winograd
-        default: return .auto
+    public enum ConvPolicy: Sendable {
+        case auto, direct, winograd
+        /// `RESTYLE_CONV=direct|winograd`, so `restyle bench` can compare the paths in one binary on the
+        /// same (noisy) machine; read once per plan, never stored in a global.
+        public static var fromEnvironment: ConvPolicy {
+            switch ProcessInfo.processInfo.environment["RESTYLE_CONV"] {
+            case "direct": return .direct
+            case "winograd": return .winograd
+            default: return .auto
+            }
         }
-    }()
+    }
 
     public let weights: VGGWeights
     public let pooling: Pooling
@@ -48,39 +50,40 @@ public final class VGGNetwork {
     static let meanBGR: [Float] = [103.939, 116.779, 123.68]
 
     /// - Parameters:
-    ///   - depth: the deepest layer index (in `LayerNames.all`) that will be read.
+    ///   - depth: the deepest layer index (in `VGG19.layers`) that will be read.
     ///   - tappedConvs: stage indices of convolutions whose pre-ReLU output is read.
     public init(weights: VGGWeights, height: Int, width: Int, depth: Int, pooling: Pooling,
-                tappedConvs: Set<Int> = []) throws {
+                tappedConvs: Set<Int> = [], convPolicy policy: ConvPolicy = .fromEnvironment) throws {
         self.weights = weights; self.pooling = pooling; self.height = height; self.width = width
         var stages: [Stage] = []
         var shape = PaddedShape(c: 3, h: height, w: width)
-        var current = -1, nextBuffer = 0, conv = 0
+        var current = -1, nextBuffer = 0
         var shapes: [PaddedShape] = []
-        for (i, name) in LayerNames.all.prefix(depth + 1).enumerated() {
-            if name.hasPrefix("conv") {
-                let out = PaddedShape(c: weights.convs[conv].cout, h: shape.h, w: shape.w)
-                stages.append(Stage(name: name, kind: .conv(conv), inShape: shape, outShape: out, input: current, output: nextBuffer))
-                shapes.append(out); current = nextBuffer; nextBuffer += 1; conv += 1; shape = out
-            } else if name.hasPrefix("relu") {
-                stages.append(Stage(name: name, kind: .relu, inShape: shape, outShape: shape, input: current, output: current))
-            } else {
+        for layer in VGG19.layers.prefix(depth + 1) {
+            switch layer.kind {
+            case .conv(let k, _, let cout):
+                let out = PaddedShape(c: cout, h: shape.h, w: shape.w)
+                stages.append(Stage(name: layer.name, kind: .conv(k), inShape: shape, outShape: out, input: current, output: nextBuffer))
+                shapes.append(out); current = nextBuffer; nextBuffer += 1; shape = out
+            case .relu:
+                stages.append(Stage(name: layer.name, kind: .relu, inShape: shape, outShape: shape, input: current, output: current))
+            case .pool:
                 let out = Ops.pooledShape(shape)
                 guard out.h >= 1, out.w >= 1 else {
-                    throw RestyleError.badInput("image of \(width)×\(height) is too small for layer \(LayerNames.all[i]); it needs at least \(1 << (Int(name.dropFirst(4))!))×\(1 << (Int(name.dropFirst(4))!)) pixels")
+                    let side = VGG19.minimumSide(depth: stages.count)
+                    throw RestyleError.badInput("image of \(width)×\(height) is too small for layer \(layer.name); it needs at least \(side)×\(side) pixels")
                 }
-                stages.append(Stage(name: name, kind: .pool, inShape: shape, outShape: out, input: current, output: nextBuffer))
+                stages.append(Stage(name: layer.name, kind: .pool, inShape: shape, outShape: out, input: current, output: nextBuffer))
                 shapes.append(out); current = nextBuffer; nextBuffer += 1; shape = out
             }
         }
         self.stages = stages
-        inputBuffer = FloatBuffer(count: PaddedShape(c: 3, h: height, w: width).count)
-        activations = shapes.map { FloatBuffer(count: $0.count) }
-        for t in tappedConvs where t < stages.count { convTaps[t] = FloatBuffer(count: stages[t].outShape.count) }
+        inputBuffer = try FloatBuffer(count: PaddedShape(c: 3, h: height, w: width).count)
+        activations = try shapes.map { try FloatBuffer(count: $0.count) }
+        for t in tappedConvs where t < stages.count { convTaps[t] = try FloatBuffer(count: stages[t].outShape.count) }
         let maxCount = ([PaddedShape(c: 3, h: height, w: width)] + shapes).map(\.count).max()!
-        gradA = FloatBuffer(count: maxCount)
-        gradB = FloatBuffer(count: maxCount)
-        let policy = Self.convPolicy
+        gradA = try FloatBuffer(count: maxCount)
+        gradB = try FloatBuffer(count: maxCount)
         useWinograd = stages.map { st in
             guard case .conv = st.kind else { return false }
             switch policy {
@@ -89,17 +92,11 @@ public final class VGGNetwork {
             case .winograd: return true
             }
         }
-        winogradScratch = useWinograd.contains(true) ? WinogradScratch() : nil
+        winogradScratch = useWinograd.contains(true) ? try WinogradScratch() : nil
         // Transform the weights now, not in the first iteration.
         for (st, wino) in zip(stages, useWinograd) where wino {
             if case .conv(let k) = st.kind { _ = weights.convs[k].winograd }
         }
-    }
-
-    /// The minimum image side for reading layers up to `depth`: every pooling halves (floor) the size.
-    public static func minimumSide(depth: Int) -> Int {
-        let pools = LayerNames.all.prefix(depth + 1).filter { $0.hasPrefix("pool") }.count
-        return 1 << pools
     }
 
     /// The stage's output in padded layout.

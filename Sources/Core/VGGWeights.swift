@@ -1,17 +1,17 @@
 import Foundation
+import Synchronization
 
 /// The 16 convolutions of VGG19, dequantised and repacked for the shifted-GEMM convolution:
 /// for each of the 9 kernel taps k = 3·ky + kx, a Cout × Cin row-major matrix; plus the Winograd transform.
-public final class VGGWeights {
-    public final class Conv {
+public final class VGGWeights: Sendable {
+    public final class Conv: Sendable {
         public let name: String
         public let cin: Int
         public let cout: Int
         /// [k][cout][cin]
         public let taps: [Float]
         public let bias: [Float]
-        private let lock = NSLock()
-        private var transformed: [Float]?
+        private let transformed = Mutex<[Float]?>(nil)
 
         public init(name: String, cin: Int, cout: Int, taps: [Float], bias: [Float]) {
             self.name = name; self.cin = cin; self.cout = cout; self.taps = taps; self.bias = bias
@@ -22,11 +22,12 @@ public final class VGGWeights {
         /// as conv5_2…conv5_4 with the default layers, cost no memory. The backward pass reads it rotated,
         /// so there is no second copy.
         public var winograd: [Float] {
-            lock.lock(); defer { lock.unlock() }
-            if let t = transformed { return t }
-            let t = Winograd.transformWeights(taps: taps, cout: cout, cin: cin)
-            transformed = t
-            return t
+            transformed.withLock { t in
+                if let t { return t }
+                let made = Winograd.transformWeights(taps: taps, cout: cout, cin: cin)
+                t = made
+                return made
+            }
         }
     }
     public let convs: [Conv]
@@ -70,35 +71,31 @@ public final class VGGWeights {
     public init(path: String) throws {
         let file = try SafetensorsFile(path: path)
         var convs: [Conv] = []
-        var cin = 3
-        for (b, n) in LayerNames.convsPerBlock.enumerated() {
-            let cout = LayerNames.channelsPerBlock[b]
-            for i in 1...n {
-                let src = "block\(b + 1)_conv\(i)"
-                let q = try file.bytes(src + "_W_q", dtype: "U8", shape: [cout, cin, 3, 3])
-                let table = try file.floats(src + "_W_table", shape: [256])
-                let bias = try file.floats(src + "_b", shape: [cout])
-                var taps = [Float](repeating: 0, count: 9 * cout * cin)
-                q.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
-                    let qb = raw.bindMemory(to: UInt8.self)
-                    taps.withUnsafeMutableBufferPointer { t in
-                      table.withUnsafeBufferPointer { table in
-                        for o in 0..<cout {
-                            for c in 0..<cin {
-                                let base = (o * cin + c) * 9
-                                for k in 0..<9 { t[(k * cout + o) * cin + c] = table[Int(qb[base + k])] }
-                            }
+        for (name, cin, cout) in VGG19.convs {
+            // conv3_2 is stored as block3_conv2.
+            let src = "block" + name.dropFirst(4).replacingOccurrences(of: "_", with: "_conv")
+            let q = try file.bytes(src + "_W_q", dtype: "U8", shape: [cout, cin, 3, 3])
+            let table = try file.floats(src + "_W_table", shape: [256])
+            let bias = try file.floats(src + "_b", shape: [cout])
+            var taps = [Float](repeating: 0, count: 9 * cout * cin)
+            q.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+                let qb = raw.bindMemory(to: UInt8.self)
+                taps.withUnsafeMutableBufferPointer { t in
+                  table.withUnsafeBufferPointer { table in
+                    for o in 0..<cout {
+                        for c in 0..<cin {
+                            let base = (o * cin + c) * 9
+                            for k in 0..<9 { t[(k * cout + o) * cin + c] = table[Int(qb[base + k])] }
                         }
-                      }
                     }
+                  }
                 }
-                // The table holds every weight value there is, so checking it checks them all.
-                guard table.allSatisfy({ $0.isFinite }), bias.allSatisfy({ $0.isFinite }) else {
-                    throw RestyleError.badInput("\(path): tensor '\(src)' holds non-finite values")
-                }
-                convs.append(Conv(name: "conv\(b + 1)_\(i)", cin: cin, cout: cout, taps: taps, bias: bias))
-                cin = cout
             }
+            // The table holds every weight value there is, so checking it checks them all.
+            guard table.allSatisfy({ $0.isFinite }), bias.allSatisfy({ $0.isFinite }) else {
+                throw RestyleError.badInput("\(path): tensor '\(src)' holds non-finite values")
+            }
+            convs.append(Conv(name: name, cin: cin, cout: cout, taps: taps, bias: bias))
         }
         self.convs = convs
         self.path = path
@@ -108,16 +105,11 @@ public final class VGGWeights {
     public init(randomSeed: UInt64, scale: Float = 0.1) {
         var rng = SplitMix64(seed: randomSeed)
         var convs: [Conv] = []
-        var cin = 3
-        for (b, n) in LayerNames.convsPerBlock.enumerated() {
-            let cout = LayerNames.channelsPerBlock[b]
-            for i in 1...n {
-                let fan = Float(cin * 9)
-                let taps = (0..<(9 * cout * cin)).map { _ in rng.nextSymmetric() * scale * 3 / fan.squareRoot() }
-                let bias = (0..<cout).map { _ in rng.nextSymmetric() * 0.1 }
-                convs.append(Conv(name: "conv\(b + 1)_\(i)", cin: cin, cout: cout, taps: taps, bias: bias))
-                cin = cout
-            }
+        for (name, cin, cout) in VGG19.convs {
+            let fan = Float(cin * 9)
+            let taps = (0..<(9 * cout * cin)).map { _ in rng.nextSymmetric() * scale * 3 / fan.squareRoot() }
+            let bias = (0..<cout).map { _ in rng.nextSymmetric() * 0.1 }
+            convs.append(Conv(name: name, cin: cin, cout: cout, taps: taps, bias: bias))
         }
         self.convs = convs
         self.path = "<random>"

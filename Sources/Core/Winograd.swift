@@ -58,7 +58,7 @@ public final class WinogradScratch {
     /// 32 MB: at 512+512 channels that is 512 tiles per GEMM (N), already enough for OpenBLAS to run near
     /// its peak; small-channel layers get proportionally more tiles.
     public static let defaultFloats = 8 << 20
-    public init(floats: Int = WinogradScratch.defaultFloats) { buffer = FloatBuffer(count: floats, slack: 0) }
+    public init(floats: Int = WinogradScratch.defaultFloats) throws { buffer = try FloatBuffer(count: floats, slack: 0) }
 }
 
 extension Ops {

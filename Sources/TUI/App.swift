@@ -1,10 +1,11 @@
 import Core
 import Foundation
+import Synchronization
 
 /// Everything the screen shows that is not the engine's: selection, overlays, messages.
 /// Owned by the UI thread; background work reports back through `post`, which is locked.
 final class App {
-    typealias PNGWriter = (_ image: RGBImage, _ path: String, _ text: [(String, String)]) throws -> Void
+    typealias PNGWriter = @Sendable (_ image: RGBImage, _ path: String, _ text: [(String, String)]) throws -> Void
 
     let engine: EngineHandle
     var config: TUIConfig
@@ -37,11 +38,10 @@ final class App {
     private var lastAutosave: Double
     var now: () -> Double
     var writePNG: PNGWriter
-    /// Where slow work (file writes, upscaling) runs, so keys keep working meanwhile.
-    var runInBackground: (@escaping () -> Void) -> Void
-
-    private let lock = NSLock()
-    private var mailbox: [(String, Bool)] = []
+    /// Where slow work (file writes, upscaling) runs, so keys keep working meanwhile. The work reaches
+    /// back only through `mailbox`.
+    var runInBackground: (@escaping @Sendable () -> Void) -> Void
+    let mailbox = Mailbox()
 
     init(engine: EngineHandle, config: TUIConfig, theme: Theme, themeDirs: [String], colorMode: ColorMode,
          writePNG: @escaping PNGWriter, now: @escaping () -> Double = { ProcessInfo.processInfo.systemUptime }) {
@@ -50,11 +50,7 @@ final class App {
         self.settings = engine.latestProgress().settings
         self.lastAutosave = now()
         let queue = DispatchQueue(label: "restyle.tui.background")
-        // The work items only touch the engine (thread-safe by contract) and `post`, which locks.
-        self.runInBackground = { work in
-            nonisolated(unsafe) let w = work
-            queue.async { w() }
-        }
+        self.runInBackground = { work in queue.async(execute: work) }
     }
 
     // MARK: messages
@@ -64,14 +60,12 @@ final class App {
     }
 
     /// For background work: the message shows on the next frame.
-    func post(_ m: String, error: Bool = false) {
-        lock.lock(); mailbox.append((m, error)); lock.unlock()
-    }
+    func post(_ m: String, error: Bool = false) { mailbox.post(m, error: error) }
 
     /// Returns whether anything arrived, so the loop knows to redraw.
     @discardableResult
     func drainMailbox() -> Bool {
-        lock.lock(); let items = mailbox; mailbox.removeAll(); lock.unlock()
+        let items = mailbox.take()
         for (m, e) in items { say(m, error: e) }
         return !items.isEmpty
     }
@@ -123,30 +117,30 @@ final class App {
         // The same chunks as `restyle run` writes, with the slider values the user sees.
         let text = Snapshot.textChunks(settings: settings, iteration: p.iteration, content: cfg.contentStem,
                                        style: cfg.styleStem, width: image.width, height: image.height)
-        let engine = self.engine, write = writePNG
+        let engine = self.engine, write = writePNG, mailbox = self.mailbox
         say("saving snapshot…")
-        runInBackground { [weak self] in
+        runInBackground {
             do {
                 try FileManager.default.createDirectory(atPath: cfg.outDir, withIntermediateDirectories: true)
                 // Named inside the serial queue so two quick presses cannot pick the same name.
                 let path = cfg.snapshotPath(iteration: p.iteration)
                 try write(image, path, text)
                 try Self.saveSession(engine, cfg)
-                self?.post("snapshot saved to \(path)")
+                mailbox.post("snapshot saved to \(path)")
             } catch {
-                self?.post("snapshot failed: \(error)", error: true)
+                mailbox.post("snapshot failed: \(error)", error: true)
             }
         }
     }
 
     func saveSessionInBackground(reason: String) {
-        let cfg = config, engine = self.engine
-        runInBackground { [weak self] in
+        let cfg = config, engine = self.engine, mailbox = self.mailbox
+        runInBackground {
             do {
                 try Self.saveSession(engine, cfg)
-                self?.post("\(reason) to \(cfg.sessionPath)")
+                mailbox.post("\(reason) to \(cfg.sessionPath)")
             } catch {
-                self?.post("\(reason) failed: \(error)", error: true)
+                mailbox.post("\(reason) failed: \(error)", error: true)
             }
         }
     }
@@ -164,15 +158,15 @@ final class App {
     }
 
     func upscale() {
-        let engine = self.engine
+        let engine = self.engine, mailbox = self.mailbox
         say("upscaling…")
-        runInBackground { [weak self] in
+        runInBackground {
             do {
                 try engine.upscale()
                 let p = engine.latestProgress()
-                self?.post("upscale requested (was \(p.width)×\(p.height))")
+                mailbox.post("upscale requested (was \(p.width)×\(p.height))")
             } catch {
-                self?.post("upscale failed: \(error)", error: true)
+                mailbox.post("upscale failed: \(error)", error: true)
             }
         }
     }
@@ -211,4 +205,11 @@ final class App {
         return t - lastPreviewTime >= 1 / config.fps
     }
     func previewRendered() { lastPreviewTime = now() }
+}
+
+/// Messages from background work to the screen, which shows them on its next frame.
+final class Mailbox: Sendable {
+    private let items = Mutex<[(String, Bool)]>([])
+    func post(_ m: String, error: Bool = false) { items.withLock { $0.append((m, error)) } }
+    func take() -> [(String, Bool)] { items.withLock { i in defer { i.removeAll() }; return i } }
 }

@@ -18,6 +18,10 @@ struct BenchCommand: ParsableCommand {
     var optimizer: OptimizerKind = .lbfgs
 
     func run() throws {
+        try reportingErrors { try measure() }
+    }
+
+    private func measure() throws {
         guard size >= 16 else { throw RestyleError.badInput("--size: must be at least 16, got \(size)") }
         guard iterations >= 1 else { throw RestyleError.badInput("--iterations: must be at least 1, got \(iterations)") }
         let t0 = DispatchTime.now().uptimeNanoseconds
@@ -28,16 +32,16 @@ struct BenchCommand: ParsableCommand {
         settings.optimizer = optimizer
         let content = Bench.syntheticImage(width: size, height: size, seed: 1)
         let style = Bench.syntheticImage(width: size, height: size, seed: 2)
-        let engine = try Engine(weights: weights, content: content, style: style, settings: settings)
+        let opt = try Optimization(weights: weights, content: content, style: style, settings: settings)
         var times: [Double] = []
         var last = 0.0
-        engine.onProgress = { p in
-            if p.iteration > 0 { times.append(p.elapsed - last) }
-            last = p.elapsed
+        while !opt.isFinished {
+            opt.iterate()
+            if opt.iteration > 0 { times.append(opt.elapsed - last) }
+            last = opt.elapsed
         }
-        engine.start(); engine.waitUntilFinished(); engine.stop()
         let rss = MemoryStats.peakRSS()
-        let sgemm = Bench.sgemmRate()
+        let sgemm = try Bench.sgemmRate()
         let median = times.sorted()[times.count / 2]
         let flops = Bench.convFlops(width: size, height: size, settings: settings)
         let effective = flops / median / 1e9

@@ -3,14 +3,14 @@ import Core
 /// What the terminal UI needs from an optimisation engine. The UI thread calls these from its
 /// input loop, so everything that reads state must return at once even while an iteration runs.
 /// Core.Engine conforms in the real program; tests use a fake.
-protocol EngineHandle: AnyObject {
+protocol EngineHandle: AnyObject, Sendable {
     /// Begin iterating on the engine's own DispatchQueue.
     func start()
     func pause()
     func resume()
     var isPaused: Bool { get }
     /// Applied before the next iteration; weight/layer changes reset L-BFGS history and add a chart mark.
-    func update(_ change: @escaping (inout Settings) -> Void)
+    func update(_ change: @escaping @Sendable (inout Settings) -> Void)
     /// Back to the init image (history kept, with a mark).
     func restart()
     /// Ends the loop; returns after the current iteration finishes.

@@ -2,7 +2,8 @@ import ArgumentParser
 import Core
 import Foundation
 
-/// The options shared by `restyle run` and the TUI: everything that shapes the optimisation.
+/// The options shared by `restyle run` and the TUI: everything that shapes the optimisation. Each is
+/// optional so that a resumed session can tell which ones the user actually gave.
 struct EngineOptions: ParsableArguments {
     @Option(help: "Longest side of the working image in pixels; an input already at that size is used unchanged (default: 512 for run, 256 in the TUI).")
     var size: Int?
@@ -13,26 +14,28 @@ struct EngineOptions: ParsableArguments {
     @Option(help: "Loss-and-gradient evaluations to run (0 evaluates the start image and stops). Default 500.")
     var iterations: Int?
 
-    @Option(help: "Content weight α.")
-    var alpha: Double = 1
+    // `.unconditional`: the value is taken even when it starts with '-', so `--alpha -3` is refused for
+    // being negative rather than misread as a missing value.
+    @Option(parsing: .unconditional, help: "Content weight α (default 1).")
+    var alpha: Double?
 
-    @Option(help: "Style weight β.")
-    var beta: Double = 10
+    @Option(parsing: .unconditional, help: "Style weight β (default 10).")
+    var beta: Double?
 
-    @Option(help: "Total-variation weight γ (smoothness).")
-    var tv: Double = 0
+    @Option(parsing: .unconditional, help: "Total-variation weight γ, smoothness (default 0).")
+    var tv: Double?
 
-    @Option(help: "lbfgs or adam.")
-    var optimizer: OptimizerKind = .lbfgs
+    @Option(help: "lbfgs or adam (default lbfgs).")
+    var optimizer: OptimizerKind?
 
-    @Option(help: "Step size: Adam's learning rate in pixel units (default 1), L-BFGS's step multiplier (default 1).")
+    @Option(parsing: .unconditional, help: "Step size: Adam's learning rate in pixel units (default 1), L-BFGS's step multiplier (default 1).")
     var lr: Double?
 
-    @Option(name: .customLong("lbfgs-history"), help: "L-BFGS history length.")
-    var lbfgsHistory: Int = 100
+    @Option(name: .customLong("lbfgs-history"), help: "L-BFGS history length, 1 to 10000 (default 100).")
+    var lbfgsHistory: Int?
 
-    @Option(name: .customLong("init"), help: "Start image: content, random, or an image file.")
-    var initArg: String = "content"
+    @Option(name: .customLong("init"), help: "Start image: content, random, or an image file (default content).")
+    var initArg: String?
 
     @Option(name: .customLong("content-layers"), help: "Comma-separated content layers (default relu4_2).")
     var contentLayers: String?
@@ -43,48 +46,80 @@ struct EngineOptions: ParsableArguments {
     @Option(help: "Layer preset: 'default', or 'seed' (content and style both relu1_2,relu2_2,relu3_2,relu4_1).")
     var layers: String?
 
-    @Option(help: "Pooling in the network: max or avg.")
-    var pooling: Pooling = .max
+    @Option(help: "Pooling in the network: max or avg (default max).")
+    var pooling: Pooling?
 
-    @Option(help: "Seed for --init random.")
-    var seed: UInt64 = 0
+    @Option(help: "Seed for --init random (default 0).")
+    var seed: UInt64?
+
+    @Option(name: .customLong("max-memory"), help: "Refuse a run estimated to need more memory than this, e.g. 8G or 1500M (default: 80% of what this process may use).")
+    var maxMemory: String?
 
     /// The settings these options describe; throws a one-line usage error naming the option.
     func settings() throws -> Settings {
         var s = Settings()
-        func nonNegative(_ v: Double, _ name: String) throws -> Double {
-            guard v.isFinite, v >= 0 else { throw RestyleError.badInput("--\(name): must be a finite number ≥ 0, got \(v)") }
-            return v
-        }
-        s.alpha = try nonNegative(alpha, "alpha")
-        s.beta = try nonNegative(beta, "beta")
-        s.tv = try nonNegative(tv, "tv")
-        s.optimizer = optimizer
-        if let lr {
-            guard lr.isFinite, lr > 0 else { throw RestyleError.badInput("--lr: must be a finite number > 0, got \(lr)") }
-            s.learningRate = lr
-        }
-        guard lbfgsHistory >= 1 else { throw RestyleError.badInput("--lbfgs-history: must be ≥ 1, got \(lbfgsHistory)") }
-        s.lbfgsHistory = lbfgsHistory
-        if let iterations {
-            guard iterations >= 0 else { throw RestyleError.badInput("--iterations: must be ≥ 0, got \(iterations)") }
-            s.iterations = iterations
-        }
-        s.initKind = InitKind(argument: initArg)
-        s.pooling = pooling
-        s.seed = seed
-        switch layers {
-        case nil, "default"?: break
-        case "seed"?:
-            s.contentLayers = Settings.seedLayers
-            s.styleLayers = Settings.seedLayers
-        case let other?:
-            throw RestyleError.badInput("--layers: unknown preset '\(other)' (default, seed)")
-        }
-        if let contentLayers { s.contentLayers = try LayerNames.parse(contentLayers, option: "--content-layers") }
-        if let styleLayers { s.styleLayers = try LayerNames.parse(styleLayers, option: "--style-layers") }
+        for change in try changes() { change(&s) }
+        if let initArg { s.initKind = InitKind(argument: initArg) }
+        if let seed { s.seed = seed }
+        try s.validate()
         return s
     }
+
+    /// The options that may change a run already under way (as the TUI's sliders do), each as a change;
+    /// they are validated when applied.
+    func changes() throws -> [@Sendable (inout Settings) -> Void] {
+        var out: [@Sendable (inout Settings) -> Void] = []
+        if let alpha { out.append { $0.alpha = alpha } }
+        if let beta { out.append { $0.beta = beta } }
+        if let tv { out.append { $0.tv = tv } }
+        if let optimizer { out.append { $0.optimizer = optimizer } }
+        if let lr { out.append { $0.learningRate = lr } }
+        if let lbfgsHistory { out.append { $0.lbfgsHistory = lbfgsHistory } }
+        if let iterations { out.append { $0.iterations = iterations } }
+        if let pooling { out.append { $0.pooling = pooling } }
+        switch layers {
+        case nil, "default"?: break
+        case "seed"?: out.append { $0.contentLayers = Settings.seedLayers; $0.styleLayers = Settings.seedLayers }
+        case let other?: throw RestyleError.badInput("--layers: unknown preset '\(other)' (default, seed)")
+        }
+        if let contentLayers {
+            let l = try VGG19.parse(contentLayers, option: "--content-layers")
+            out.append { $0.contentLayers = l }
+        }
+        if let styleLayers {
+            let l = try VGG19.parse(styleLayers, option: "--style-layers")
+            out.append { $0.styleLayers = l }
+        }
+        var probe = Settings()
+        for c in out { c(&probe) }
+        try probe.validate()
+        return out
+    }
+
+    /// Options that only make sense when a run starts from images; a resumed session refuses them
+    /// rather than silently ignoring them.
+    var startOnlyOptions: [String] {
+        [("--size", size != nil), ("--style-size", styleSize != nil), ("--init", initArg != nil), ("--seed", seed != nil)]
+            .filter(\.1).map(\.0)
+    }
+
+    /// `--max-memory` in bytes, or the default ceiling.
+    func memoryLimit() throws -> Int {
+        guard let maxMemory else { return MemoryEstimate.defaultLimit }
+        return try parseByteSize(maxMemory, option: "--max-memory")
+    }
+}
+
+/// `8G`, `1500M`, `2048K` or a plain number of megabytes.
+func parseByteSize(_ text: String, option: String) throws -> Int {
+    let t = text.trimmingCharacters(in: .whitespaces).uppercased()
+    let units: [(String, Double)] = [("GB", 0x1p30), ("G", 0x1p30), ("MB", 0x1p20), ("M", 0x1p20), ("KB", 0x1p10), ("K", 0x1p10)]
+    var number = t, scale = 0x1p20
+    for (suffix, s) in units where t.hasSuffix(suffix) { number = String(t.dropLast(suffix.count)); scale = s; break }
+    guard let v = Double(number), v.isFinite, v > 0, v * scale < Double(Int.max / 2) else {
+        throw RestyleError.badInput("\(option): expected a size such as 8G or 1500M, got '\(text)'")
+    }
+    return Int(v * scale)
 }
 
 extension OptimizerKind: ExpressibleByArgument {}

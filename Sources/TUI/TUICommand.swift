@@ -112,13 +112,16 @@ struct ResumeCommand: ParsableCommand {
 func makeEngine(content: String, style: String, options: EngineOptions, settings: Settings, size: Int) throws -> EngineHandle {
     let weights = try VGGWeights.loadDefault()
     let inputs = try Inputs.load(content: content, style: style, size: size, styleSize: options.styleSize,
-                                 initKind: settings.initKind)
-    return try inputs.makeEngine(weights: weights, settings: settings)
+                                 settings: settings, memoryLimit: try options.memoryLimit())
+    // Warnings stay on the terminal after the screen closes, and show in the status bar meanwhile.
+    for w in inputs.warnings { printWarning(w) }
+    return Engine(try inputs.makeOptimization(weights: weights, settings: settings),
+                  message: inputs.warnings.last)
 }
 
 /// Rebuilds the engine from a file written by `saveSession(to:)`.
 func resumeEngine(session: String) throws -> EngineHandle {
-    try Engine.resume(from: session, weights: try VGGWeights.loadDefault())
+    try Engine.resume(from: session, weights: try VGGWeights.loadDefault(), memoryLimit: MemoryEstimate.defaultLimit)
 }
 
 /// The TUI reaches PNG writing only through this function, so tests can substitute it.
@@ -137,10 +140,10 @@ private func requireTerminal() throws {
 /// One-line errors on stderr with the documented exit codes, instead of ArgumentParser's generic ones.
 func reportingErrors(_ body: () throws -> Void) throws {
     do { try body() } catch let e as RestyleError {
-        FileHandle.standardError.write(Data("restyle: \(e)\n".utf8))
+        printError("\(e)")
         throw ExitCode(e.exitCode)
     } catch let e as ThemeError {
-        FileHandle.standardError.write(Data("restyle: theme: \(e)\n".utf8))
+        printError("theme: \(e)")
         throw ExitCode(2)
     }
 }
@@ -148,7 +151,10 @@ func reportingErrors(_ body: () throws -> Void) throws {
 /// The interactive loop: poll keys with a short timeout, redraw what changed, never wait on the engine.
 enum TUIRunner {
     static func run(engine: EngineHandle, config: TUIConfig, theme: Theme, themeDirs: [String]) throws {
-        Signals.install()
+        let inbox = SignalInbox()
+        // Installed before the screen opens, so ncurses leaves these signals alone (it takes over only
+        // those left at their default action).
+        Signals.watch([SIGINT, SIGTERM, SIGHUP, SIGTSTP, SIGCONT]) { inbox.post($0) }
         let screen = try CursesScreen()
         let app = App(engine: engine, config: config, theme: theme, themeDirs: themeDirs,
                       colorMode: screen.colorMode, writePNG: writeSnapshotPNG)
@@ -176,12 +182,12 @@ enum TUIRunner {
                 }
                 dirty = true
             }
-            switch Signals.take() {
-            case .terminate?: terminated = true; app.requestQuit()
-            case .interrupt?: app.requestQuit()
-            case .stop?: screen.suspend(); dirty = true
-            case .resumed?: screen.invalidate(clearScreen: false); dirty = true
-            case nil: break
+            switch inbox.take() {
+            case SIGTERM?, SIGHUP?: terminated = true; app.requestQuit()
+            case SIGINT?: app.requestQuit()
+            case SIGTSTP?: screen.suspend(); dirty = true
+            case SIGCONT?: screen.invalidate(clearScreen: false); dirty = true
+            default: break
             }
             app.tick()
             if app.needsClear {
@@ -225,7 +231,7 @@ enum TUIRunner {
             let me = CommandLine.arguments.first.map { $0.contains("/") ? $0 : "restyle" } ?? "restyle"
             print("Resume with: \(shellQuote(me)) resume \(shellQuote(saved))")
         } else if let failure {
-            FileHandle.standardError.write(Data("restyle: could not save the session: \(failure)\n".utf8))
+            printError("could not save the session: \(failure)")
             throw ExitCode(1)
         }
         if terminated { throw ExitCode(0) }

@@ -11,33 +11,6 @@ private let cA_REVERSE: UInt32 = 1 << 18
 private let cA_DIM: UInt32 = 1 << 20
 private let cA_BOLD: UInt32 = 1 << 21
 
-/// Signals only set flags; the input loop acts on them between frames, where it is safe to
-/// call curses and to save files.
-nonisolated(unsafe) private var gotTerminate: Int32 = 0
-nonisolated(unsafe) private var gotInterrupt: Int32 = 0
-nonisolated(unsafe) private var gotStop: Int32 = 0
-nonisolated(unsafe) private var gotContinue: Int32 = 0
-
-enum SignalEvent { case terminate, interrupt, stop, resumed }
-
-enum Signals {
-    /// Installed before initscr so ncurses keeps its hands off these (it only takes over signals left at default).
-    static func install() {
-        signal(SIGTERM) { _ in gotTerminate = 1 }
-        signal(SIGHUP) { _ in gotTerminate = 1 }
-        signal(SIGINT) { _ in gotInterrupt = 1 }
-        signal(SIGTSTP) { _ in gotStop = 1 }
-        signal(SIGCONT) { _ in gotContinue = 1 }
-    }
-    static func take() -> SignalEvent? {
-        if gotTerminate != 0 { gotTerminate = 0; return .terminate }
-        if gotInterrupt != 0 { gotInterrupt = 0; return .interrupt }
-        if gotStop != 0 { gotStop = 0; return .stop }
-        if gotContinue != 0 { gotContinue = 0; return .resumed }
-        return nil
-    }
-}
-
 /// The curses side: owns the terminal, maps styles to colour pairs and copies changed cells.
 final class CursesScreen {
     let colorMode: ColorMode
@@ -57,14 +30,14 @@ final class CursesScreen {
     init(env: [String: String] = ProcessInfo.processInfo.environment) throws {
         setlocale(LC_ALL, "")
         // newterm rather than initscr: initscr exits the process on an unknown TERM, newterm lets us say why.
-        guard newterm(nil, stdout, stdin) != nil else {
+        guard newterm(nil, restyle_stdout(), restyle_stdin()) != nil else {
             throw RestyleError.badInput("cannot use this terminal (TERM=\(env["TERM"] ?? "unset")); try TERM=xterm-256color")
         }
         raw()          // Ctrl-C and Ctrl-Z arrive as keys, handled like q and suspend
         noecho()
         nonl()
-        keypad(stdscr, true)
-        wtimeout(stdscr, 40)
+        keypad(restyle_stdscr(), true)
+        wtimeout(restyle_stdscr(), 40)
         set_escdelay(25)
         curs_set(0)
         var has = has_colors()
@@ -72,15 +45,15 @@ final class CursesScreen {
             start_color()
             defaultColors = use_default_colors() == OK
         }
-        colors = Int(COLORS)
-        maxPairs = Int(COLOR_PAIRS)
+        colors = Int(restyle_colors())
+        maxPairs = Int(restyle_color_pairs())
         has = has && colors >= 8
         colorMode = ColorMode.detect(env: env, hasColors: has, colors: colors)
         let rgbFlag = tigetflag("RGB")
         direct = colorMode == .truecolor && (rgbFlag > 0 || colors >= 1 << 24)
     }
 
-    var size: (w: Int, h: Int) { (Int(getmaxx(stdscr)), Int(getmaxy(stdscr))) }
+    var size: (w: Int, h: Int) { (Int(getmaxx(restyle_stdscr())), Int(getmaxy(restyle_stdscr()))) }
 
     /// Real pixel size of a cell when the terminal reports it (many do over TIOCGWINSZ, some report 0).
     var cellPixelSize: (w: Double, h: Double)? {
@@ -92,7 +65,7 @@ final class CursesScreen {
 
     func readKey() -> Key? {
         var wch: wint_t = 0
-        let r = wget_wch(stdscr, &wch)
+        let r = wget_wch(restyle_stdscr(), &wch)
         if r == ERR { return nil }
         let v = Int32(bitPattern: wch)
         if r == KEY_CODE_YES {
@@ -126,7 +99,7 @@ final class CursesScreen {
     /// Forget what is on screen: after a resize, a theme change or coming back from suspend.
     func invalidate(clearScreen: Bool) {
         previous = nil
-        if clearScreen { clear() } else { clearok(curscr, true) }
+        if clearScreen { clear() } else { clearok(restyle_curscr(), true) }
     }
 
     private func colorNumber(_ c: TermColor, isBackground: Bool) -> Int32 {
@@ -198,23 +171,20 @@ final class CursesScreen {
                     setcchar(&cc, wstr, attr_t(attrs(style)), 0, UnsafeMutableRawPointer(pp))
                 }
                 // The bottom-right cell returns ERR because the cursor cannot advance; the cell is still drawn.
-                _ = mvwadd_wch(stdscr, Int32(y), Int32(x), &cc)
+                _ = mvwadd_wch(restyle_stdscr(), Int32(y), Int32(x), &cc)
             }
         }
         previous = g
-        wnoutrefresh(stdscr)
+        wnoutrefresh(restyle_stdscr())
         doupdate()
     }
 
     /// Ctrl-Z / SIGTSTP: give the terminal back, stop, and repaint everything when continued.
     func suspend() {
         endwin()
-        signal(SIGTSTP, SIG_DFL)
-        raise(SIGTSTP)
-        // Execution continues here after SIGCONT.
-        signal(SIGTSTP) { _ in gotStop = 1 }
-        gotContinue = 0
-        wrefresh(stdscr)
+        // Execution continues after raise() once the shell sends SIGCONT.
+        Signals.withDefaultAction(SIGTSTP) { _ = raise(SIGTSTP) }
+        wrefresh(restyle_stdscr())
         invalidate(clearScreen: false)
     }
 

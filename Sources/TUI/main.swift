@@ -19,7 +19,7 @@ func runMain() -> Never {
         try command.run()
         exit(0)
     } catch let e as RestyleError {
-        fputs("restyle: \(e)\n", stderr)
+        printError("\(e)")
         exit(e.exitCode)
     } catch let e as ExitCode {
         exit(e.rawValue)
@@ -29,7 +29,7 @@ func runMain() -> Never {
             print(RestyleCommand.fullMessage(for: error))
             exit(0)
         }
-        fputs("restyle: \(RestyleCommand.message(for: error)) (see restyle --help)\n", stderr)
+        printError("\(RestyleCommand.message(for: error)) (see restyle --help)")
         exit(code == .validationFailure ? 2 : code.rawValue)
     }
 }

@@ -2,7 +2,8 @@ import Core
 import XCTest
 
 /// The synthetic images of the golden table, and the figures an independent PyTorch
-/// implementation computed on them. These need the real weights: a missing file fails, never skips.
+/// implementation computed on them (scripts/golden_reference.py regenerates and checks them, by hand).
+/// These need the real weights: a missing file fails, never skips.
 enum Golden {
     static func image(_ w: Int, _ h: Int, _ f: (Int, Int, Int) -> Int) -> RGBImage {
         var img = RGBImage(width: w, height: h)

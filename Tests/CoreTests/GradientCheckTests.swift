@@ -6,12 +6,14 @@ import XCTest
 /// Not final: WinogradGradientCheckTests reruns every check with the Winograd convolution.
 class GradientCheckTests: XCTestCase {
     var rng = SplitMix64(seed: 42)
+    /// How the whole-objective checks convolve; the Winograd subclass forces its path.
+    var convPolicy: VGGNetwork.ConvPolicy { .direct }
 
     func random(_ n: Int, scale: Float = 1) -> [Float] { (0..<n).map { _ in rng.nextSymmetric() * scale } }
 
     /// A padded buffer with random interior and zero border.
     func padded(_ s: PaddedShape) -> FloatBuffer {
-        let b = FloatBuffer(count: s.count)
+        let b = try! FloatBuffer(count: s.count)
         for c in 0..<s.c { for y in 0..<s.h { for x in 0..<s.w { b.ptr[c * s.plane + s.at(y, x)] = rng.nextSymmetric() } } }
         return b
     }
@@ -40,11 +42,11 @@ class GradientCheckTests: XCTestCase {
                  forward: (UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void,
                  backward: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
         let x = padded(inShape), r = padded(outShape), v = padded(inShape)
-        let y = FloatBuffer(count: outShape.count), dx = FloatBuffer(count: inShape.count)
+        let y = try! FloatBuffer(count: outShape.count), dx = try! FloatBuffer(count: inShape.count)
         forward(x.ptr, y.ptr)
         backward(r.ptr, x.ptr, dx.ptr)
         let analytic = interiorDot(dx.ptr, v.ptr, inShape)
-        let xp = FloatBuffer(count: inShape.count)
+        let xp = try! FloatBuffer(count: inShape.count)
         func loss(_ sign: Float) -> Double {
             for i in 0..<inShape.count { xp.ptr[i] = x.ptr[i] + sign * eps * v.ptr[i] }
             forward(xp.ptr, y.ptr)
@@ -72,7 +74,7 @@ class GradientCheckTests: XCTestCase {
         let (cin, cout, h, w) = (3, 5, 6, 7)
         let s = PaddedShape(c: cin, h: h, w: w), o = PaddedShape(c: cout, h: h, w: w)
         let taps = random(9 * cout * cin), bias = random(cout)
-        let x = padded(s), y = FloatBuffer(count: o.count)
+        let x = padded(s), y = try! FloatBuffer(count: o.count)
         Ops.convForward(x: x.ptr, s, taps: taps, bias: bias, cout: cout, y: y.ptr)
         for co in 0..<cout { for i in 0..<h { for j in 0..<w {
             var acc = Double(bias[co])
@@ -113,7 +115,7 @@ class GradientCheckTests: XCTestCase {
     /// Max pooling sends a tie's gradient to the first maximum in row-major order.
     func testMaxPoolTieGoesToFirst() {
         let s = PaddedShape(c: 1, h: 2, w: 2), o = Ops.pooledShape(s)
-        let x = FloatBuffer(count: s.count), dy = FloatBuffer(count: o.count), dx = FloatBuffer(count: s.count)
+        let x = try! FloatBuffer(count: s.count), dy = try! FloatBuffer(count: o.count), dx = try! FloatBuffer(count: s.count)
         for (y, xx) in [(0, 1), (1, 0), (1, 1)] { x.ptr[s.at(y, xx)] = 3 }
         dy.ptr[o.at(0, 0)] = 1
         Ops.poolBackward(dy: dy.ptr, x: x.ptr, s, dx: dx.ptr, max: true)
@@ -132,7 +134,7 @@ class GradientCheckTests: XCTestCase {
             let content = Bench.syntheticImage(width: 20, height: 18, seed: 1)
             let style = Bench.syntheticImage(width: 24, height: 21, seed: 2)
             let x = Bench.syntheticImage(width: 20, height: 18, seed: 3)
-            let obj = try Objective(weights: w, content: content, style: style, settings: s)
+            let obj = try Objective(weights: w, content: content, style: style, settings: s, convPolicy: convPolicy)
             checkObjective(obj, at: x, trials: 3, "objective \(pooling)")
         }
     }
@@ -147,7 +149,7 @@ class GradientCheckTests: XCTestCase {
             var s = Settings()
             s.alpha = a; s.beta = b; s.tv = t
             s.contentLayers = ["relu3_1"]; s.styleLayers = ["relu1_2", "relu3_1"]
-            let obj = try Objective(weights: w, content: content, style: style, settings: s)
+            let obj = try Objective(weights: w, content: content, style: style, settings: s, convPolicy: convPolicy)
             checkObjective(obj, at: x, trials: 1, "term α=\(a) β=\(b) γ=\(t)")
         }
     }

@@ -1,4 +1,5 @@
 import CImageIO
+import CImageIOTestSupport
 import Core
 import Foundation
 import XCTest
@@ -494,7 +495,7 @@ final class ImageIOTests: XCTestCase {
     private func writePNG(_ path: String, width: Int, height: Int, colorType: Int32, bitDepth: Int32,
                           interlaced: Bool = false, rows: [UInt8], palette: [UInt8] = [],
                           trnsAlpha: [UInt8] = [], trnsColor: [UInt16]? = nil) throws {
-        var err = [CChar](repeating: 0, count: Int(IMAGEIO_ERR_LEN))
+        var err = [CChar](repeating: 0, count: Int(IMAGEIO_TEST_ERR_LEN))
         let failed: Bool = err.withUnsafeMutableBufferPointer { e in
             (trnsColor ?? []).withUnsafeBufferPointer { tc in
                 imageio_test_write_png(path, Int32(width), Int32(height), colorType, bitDepth,
@@ -508,7 +509,7 @@ final class ImageIOTests: XCTestCase {
 
     private func writeJPEG(_ path: String, width: Int, height: Int, components: Int32, quality: Int32 = 95,
                            progressive: Bool = false, pixels: [UInt8]) throws {
-        var err = [CChar](repeating: 0, count: Int(IMAGEIO_ERR_LEN))
+        var err = [CChar](repeating: 0, count: Int(IMAGEIO_TEST_ERR_LEN))
         let failed = imageio_test_write_jpeg(path, Int32(width), Int32(height), components, quality,
                                              progressive ? 1 : 0, pixels, &err) != nil
         if failed { throw RestyleError.internal(String(cString: err)) }

@@ -133,9 +133,9 @@ final class EngineTests: XCTestCase {
     }
 
     func testRandomInitIsSeeded() {
-        let a = Engine.startImage(.random, content: Golden.a, seed: 5), b = Engine.startImage(.random, content: Golden.a, seed: 5)
+        let a = Optimization.startImage(.random, content: Golden.a, seed: 5), b = Optimization.startImage(.random, content: Golden.a, seed: 5)
         XCTAssertEqual(a, b)
-        XCTAssertNotEqual(a, Engine.startImage(.random, content: Golden.a, seed: 6))
+        XCTAssertNotEqual(a, Optimization.startImage(.random, content: Golden.a, seed: 6))
         XCTAssertTrue(a.pixels.allSatisfy { $0 >= 0 && $0 <= 255 })
     }
 }

@@ -9,7 +9,7 @@ final class WinogradTests: XCTestCase {
     func random(_ n: Int) -> [Float] { (0..<n).map { _ in rng.nextSymmetric() } }
 
     func padded(_ s: PaddedShape) -> FloatBuffer {
-        let b = FloatBuffer(count: s.count)
+        let b = try! FloatBuffer(count: s.count)
         for c in 0..<s.c { for y in 0..<s.h { for x in 0..<s.w { b.ptr[c * s.plane + s.at(y, x)] = rng.nextSymmetric() } } }
         return b
     }
@@ -25,7 +25,7 @@ final class WinogradTests: XCTestCase {
     /// Scratch sizes: the default (one chunk here) and the smallest one, which gives chunks of 16 tiles
     /// (rows padded to 16 floats, plus the ξ skew), so chunks start in the middle of tile rows.
     func scratches(_ cin: Int, _ cout: Int) -> [WinogradScratch] {
-        [WinogradScratch(), WinogradScratch(floats: 16 * (cin + cout) * 16 + 1024)]
+        [try! WinogradScratch(), try! WinogradScratch(floats: 16 * (cin + cout) * 16 + 1024)]
     }
 
     func maxRelativeDiff(_ a: FloatBuffer, _ b: FloatBuffer, _ s: PaddedShape) -> (Float, Bool) {
@@ -49,10 +49,10 @@ final class WinogradTests: XCTestCase {
         for (cin, cout, h, w) in shapes {
             let s = PaddedShape(c: cin, h: h, w: w), o = PaddedShape(c: cout, h: h, w: w)
             let conv = VGGWeights.Conv(name: "t", cin: cin, cout: cout, taps: random(9 * cin * cout), bias: random(cout))
-            let x = padded(s), want = FloatBuffer(count: o.count)
+            let x = padded(s), want = try! FloatBuffer(count: o.count)
             Ops.convForward(x: x.ptr, s, taps: conv.taps, bias: conv.bias, cout: cout, y: want.ptr)
             for scratch in scratches(cin, cout) {
-                let got = FloatBuffer(count: o.count)
+                let got = try! FloatBuffer(count: o.count)
                 for i in 0..<o.count { got.ptr[i] = 7 } // stale contents must not survive anywhere
                 Ops.winogradForward(x: x.ptr, s, u: conv.winograd, bias: conv.bias, cout: cout, y: got.ptr, scratch: scratch)
                 let (rel, border) = maxRelativeDiff(got, want, o)
@@ -66,10 +66,10 @@ final class WinogradTests: XCTestCase {
         for (cin, cout, h, w) in shapes {
             let s = PaddedShape(c: cin, h: h, w: w), o = PaddedShape(c: cout, h: h, w: w)
             let conv = VGGWeights.Conv(name: "t", cin: cin, cout: cout, taps: random(9 * cin * cout), bias: random(cout))
-            let dy = padded(o), want = FloatBuffer(count: s.count)
+            let dy = padded(o), want = try! FloatBuffer(count: s.count)
             Ops.convBackward(dy: dy.ptr, s, taps: conv.taps, cout: cout, dx: want.ptr)
             for scratch in scratches(cin, cout) {
-                let got = FloatBuffer(count: s.count)
+                let got = try! FloatBuffer(count: s.count)
                 for i in 0..<s.count { got.ptr[i] = 7 }
                 Ops.winogradBackward(dy: dy.ptr, s, u: conv.winograd, cout: cout, dx: got.ptr, scratch: scratch)
                 let (rel, border) = maxRelativeDiff(got, want, s)
@@ -103,9 +103,7 @@ final class WinogradTests: XCTestCase {
         let x = Bench.syntheticImage(width: 21, height: 18, seed: 3)
         var results: [(Double, [Float])] = []
         for policy in [VGGNetwork.ConvPolicy.direct, .winograd] {
-            VGGNetwork.convPolicy = policy
-            defer { VGGNetwork.convPolicy = .auto }
-            let obj = try Objective(weights: w, content: content, style: style, settings: s)
+            let obj = try Objective(weights: w, content: content, style: style, settings: s, convPolicy: policy)
             var g = [Float](repeating: 0, count: x.pixels.count)
             let t = x.pixels.withUnsafeBufferPointer { xp in
                 g.withUnsafeMutableBufferPointer { obj.evaluate(xp.baseAddress!, grad: $0.baseAddress!) }
@@ -122,20 +120,13 @@ final class WinogradTests: XCTestCase {
 /// Every finite-difference check of GradientCheckTests again, with every convolution (the op check and the
 /// whole objective's networks) forced through Winograd.
 final class WinogradGradientCheckTests: GradientCheckTests {
-    override func setUp() {
-        super.setUp()
-        VGGNetwork.convPolicy = .winograd
-    }
-    override func tearDown() {
-        VGGNetwork.convPolicy = .auto
-        super.tearDown()
-    }
+    override var convPolicy: VGGNetwork.ConvPolicy { .winograd }
 
     override func testConv() {
         for (cin, cout, h, w) in [(3, 4, 5, 6), (5, 2, 7, 3), (4, 4, 1, 9), (16, 8, 6, 5)] {
             let s = PaddedShape(c: cin, h: h, w: w), o = PaddedShape(c: cout, h: h, w: w)
             let conv = VGGWeights.Conv(name: "t", cin: cin, cout: cout, taps: random(9 * cout * cin), bias: random(cout))
-            let scratch = WinogradScratch()
+            let scratch = try! WinogradScratch()
             checkOp("winograd conv \(cin)→\(cout) \(h)×\(w)", inShape: s, outShape: o, forward: { x, y in
                 Ops.winogradForward(x: x, s, u: conv.winograd, bias: conv.bias, cout: cout, y: y, scratch: scratch)
             }, backward: { dy, _, dx in

@@ -3,7 +3,8 @@ import Foundation
 @testable import TUI
 
 /// Records what the UI asked for and answers at once, like the real engine promises to.
-final class FakeEngine: EngineHandle {
+/// Unchecked: the tests that use it run the App's background work inline, on the test's own thread.
+final class FakeEngine: EngineHandle, @unchecked Sendable {
     var progress = EngineProgress(iteration: 12, settings: Settings(), state: .running, secondsPerIteration: 0.5,
                             elapsed: 6, width: 32, height: 24, imageGeneration: 1)
     var image = RGBImage(width: 32, height: 24, fill: 128)
@@ -19,7 +20,7 @@ final class FakeEngine: EngineHandle {
     func start() { started = true }
     func pause() { isPaused = true; progress.state = .paused }
     func resume() { isPaused = false; progress.state = .running }
-    func update(_ change: @escaping (inout Settings) -> Void) { updates += 1; change(&progress.settings) }
+    func update(_ change: @escaping @Sendable (inout Settings) -> Void) { updates += 1; change(&progress.settings) }
     func restart() { restarts += 1 }
     func stop() { stopped = true }
     func latestProgress() -> EngineProgress { progress }

@@ -1,4 +1,5 @@
 import Core
+import Synchronization
 import XCTest
 @testable import TUI
 
@@ -142,14 +143,14 @@ final class KeyTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         app.config.outDir = dir
         app.config.contentStem = "cat"; app.config.styleStem = "wave"
-        var written: [String] = []
+        let paths = Mutex<[String]>([])
         app.writePNG = { _, path, text in
-            written.append(path)
+            paths.withLock { $0.append(path) }
             XCTAssertTrue(text.contains { $0.0 == "beta" })
             _ = FileManager.default.createFile(atPath: path, contents: Data())
         }
         app.handle(.char("s")); app.handle(.char("s"))
-        XCTAssertEqual(written, [dir + "/cat-x-wave-i12.png", dir + "/cat-x-wave-i12-2.png"])
+        XCTAssertEqual(paths.withLock { $0 }, [dir + "/cat-x-wave-i12.png", dir + "/cat-x-wave-i12-2.png"])
         XCTAssertEqual(e.savedSessions, [dir + "/cat-x-wave.session", dir + "/cat-x-wave.session"])
         XCTAssertTrue(frame(app).contains("snapshot saved to"))
     }

@@ -52,6 +52,11 @@ const char *imageio_png_encode(const unsigned char *rgb, int width, int height,
                                int count, unsigned char **out, size_t *out_size,
                                char *err);
 
+/* Encodes RGB as a baseline JPEG of the given quality (1..100) into a
+ * malloc'd buffer the caller releases with imageio_free. */
+const char *imageio_jpeg_encode(const unsigned char *rgb, int width, int height, int quality,
+                                unsigned char **out, size_t *out_size, char *err);
+
 void imageio_free(void *p);
 
 /* Called once per text chunk (tEXt, zTXt or iTXt), in file order. `utf8` is 1
@@ -62,32 +67,6 @@ typedef void (*imageio_text_fn)(void *ctx, const char *key, const char *text,
 /* Reports every text chunk of a PNG, before and after the image data. */
 const char *imageio_png_read_text(const unsigned char *data, size_t size,
                                   imageio_text_fn fn, void *ctx, char *err);
-
-/*
- * Test support: writers for the variants the decoder must accept, which the
- * engine itself never produces. Not used by the engine.
- */
-
-/* `rows` is the raw sample data as PNG defines it: height rows of
- * ceil(width*channels*bit_depth/8) bytes, 16-bit samples big-endian.
- * color_type is PNG's (0 grey, 2 RGB, 3 palette, 4 grey+alpha, 6 RGBA).
- * `palette` holds n_palette RGB triples; `trns_alpha` n_trns alphas for a
- * palette. For grey and RGB, `trns_color` (1 or 3 samples) if non-NULL marks
- * the transparent colour. */
-const char *imageio_test_write_png(const char *path, int width, int height,
-                                   int color_type, int bit_depth, int interlaced,
-                                   const unsigned char *rows,
-                                   const unsigned char *palette, int n_palette,
-                                   const unsigned char *trns_alpha, int n_trns,
-                                   const unsigned short *trns_color,
-                                   char *err);
-
-/* `pixels` is interleaved with `components` samples per pixel: 1 grey, 3 RGB,
- * 4 CMYK as stored (libjpeg writes an Adobe marker for CMYK, and by Adobe's
- * convention the caller passes inverted values, 255 = no ink). */
-const char *imageio_test_write_jpeg(const char *path, int width, int height,
-                                    int components, int quality, int progressive,
-                                    const unsigned char *pixels, char *err);
 
 #ifdef __cplusplus
 }

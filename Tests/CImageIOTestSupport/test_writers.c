@@ -1,8 +1,9 @@
 /* Writers for test fixtures: the tests make every PNG and JPEG variant the
  * decoder must accept on the spot, so no binary fixtures live in the repo. */
 
-#include "imageio.h"
-#include "internal.h"
+#include "imageio_test.h"
+
+#include <stdarg.h>
 
 #include <errno.h>
 #include <png.h>
@@ -11,6 +12,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <jpeglib.h>
+
+/* Formats into err (NUL-terminated, cut to IMAGEIO_TEST_ERR_LEN) and returns it. */
+static const char *imageio_fail(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static const char *imageio_fail(char *err, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, IMAGEIO_TEST_ERR_LEN, fmt, ap);
+    va_end(ap);
+    return err;
+}
 
 static void fixture_png_error(png_structp png, png_const_charp msg) {
     imageio_fail(png_get_error_ptr(png), "cannot write test PNG (%s)", msg);

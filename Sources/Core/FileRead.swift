@@ -1,0 +1,66 @@
+import Foundation
+
+/// Reading a file that anyone may have sent: only a regular file, only up to a size, with errors that
+/// say which of the usual things went wrong. A FIFO or a device could block for ever or never end.
+public enum FileRead {
+    public static func regularFile(_ path: String, limit: Int, what: String) throws -> [UInt8] {
+        func fail(_ problem: String) -> RestyleError { .badInput("\(path): \(problem)") }
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            let e = errno
+            throw fail(e == ENOENT ? "no such file" : "cannot read: \(describe(errno: e))")
+        }
+        let kind = info.st_mode & S_IFMT
+        if kind == S_IFDIR { throw fail("is a directory, not a \(what)") }
+        if kind != S_IFREG { throw fail("not a regular file") }
+        let expected = Int(info.st_size)
+        if expected == 0 { throw fail("empty file") }
+        if expected > limit { throw fail("file is \(expected >> 20) MB; the limit for a \(what) is \(limit >> 20) MB") }
+        // O_NONBLOCK: if the file was swapped for a FIFO since stat, open must not wait for a writer.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { throw fail("cannot read: \(describe(errno: errno))") }
+        defer { close(fd) }
+        var now = stat()
+        guard fstat(fd, &now) == 0, now.st_mode & S_IFMT == S_IFREG else { throw fail("not a regular file") }
+        var bytes = [UInt8](repeating: 0, count: expected)
+        var filled = 0
+        let readError: Int32? = bytes.withUnsafeMutableBytes { buf in
+            while filled < expected {
+                let n = posixRead(fd, buf.baseAddress! + filled, expected - filled)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return errno
+                }
+                if n == 0 { break } // shrank since stat; use what is there
+                filled += n
+            }
+            return nil
+        }
+        if let readError { throw fail("cannot read: \(describe(errno: readError))") }
+        if filled == 0 { throw fail("empty file") }
+        bytes.removeLast(expected - filled)
+        return bytes
+    }
+}
+
+extension FileRead {
+    /// Like `regularFile`, but mapped rather than copied: a session of several GB is paged in from the
+    /// file as it is parsed instead of being duplicated in anonymous memory.
+    public static func mapped(_ path: String, limit: Int, what: String) throws -> Data {
+        func fail(_ problem: String) -> RestyleError { .badInput("\(path): \(problem)") }
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            let e = errno
+            throw fail(e == ENOENT ? "no such file" : "cannot read: \(describe(errno: e))")
+        }
+        let kind = info.st_mode & S_IFMT
+        if kind == S_IFDIR { throw fail("is a directory, not a \(what)") }
+        if kind != S_IFREG { throw fail("not a regular file") }
+        if Int(info.st_size) > limit { throw fail("file is \(Int(info.st_size) >> 20) MB; the limit for a \(what) is \(limit >> 20) MB") }
+        do {
+            return try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
+        } catch {
+            throw fail("cannot read: \((error as NSError).localizedDescription)")
+        }
+    }
+}

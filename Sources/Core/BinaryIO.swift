@@ -29,6 +29,17 @@ public struct BinaryWriter<Sink: ByteSink> {
         try int(n)
         try sink.append(UnsafeRawBufferPointer(start: p, count: n * 4))
     }
+    /// `n` zero floats, in the same layout as `floats`, without an n-sized buffer.
+    public mutating func zeros(_ n: Int) throws {
+        try int(n)
+        let chunk = [UInt8](repeating: 0, count: 1 << 16)
+        var left = n * 4
+        while left > 0 {
+            let k = min(left, chunk.count)
+            try chunk.withUnsafeBytes { try sink.append(UnsafeRawBufferPointer(rebasing: $0[0..<k])) }
+            left -= k
+        }
+    }
     public mutating func floats(_ a: [Float]) throws { try a.withUnsafeBufferPointer { try floats($0.baseAddress!, a.count) } }
 }
 

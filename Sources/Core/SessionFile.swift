@@ -95,13 +95,19 @@ extension Optimization {
     public func writeSession(to path: String) throws {
         let settingsJSON = try JSONEncoder().encode(settings)
         let historyJSON = try JSONEncoder().encode(SessionHistory(points: history, marks: marks))
+        // Never a non-finite value in a file: a gradient that went non-finite (the loss failed at these
+        // settings) is stored as zeros, and the resumed run evaluates the image again before stepping.
+        let gradientFinite = (0..<g.count).allSatisfy { g.ptr[$0].isFinite }
+        let (storedEvaluated, storedNeedsEvaluation) = gradientFinite ? (evaluated, needsEvaluation) : (iteration > 0, iteration > 0)
         func payload<S>(_ w: inout BinaryWriter<S>) throws {
             try w.string(Restyle.version)
             try w.bytes(settingsJSON)
-            try w.int(iteration); try w.double(elapsed); try w.int(evaluated ? 1 : 0); try w.int(needsEvaluation ? 1 : 0)
+            try w.int(iteration); try w.double(elapsed)
+            try w.int(storedEvaluated ? 1 : 0); try w.int(storedNeedsEvaluation ? 1 : 0)
             try w.bytes(historyJSON)
             try w.image(contentImage); try w.image(styleImage); try w.image(startImage)
-            try w.floats(x.ptr, x.count); try w.floats(g.ptr, g.count)
+            try w.floats(x.ptr, x.count)
+            if gradientFinite { try w.floats(g.ptr, g.count) } else { try w.zeros(g.count) }
             // Never a non-finite value: an unevaluated run stores zeros.
             let t = terms.isFinite ? terms : LossTerms()
             try w.double(t.total); try w.double(t.content); try w.double(t.style); try w.double(t.tv)

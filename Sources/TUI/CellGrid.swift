@@ -1,3 +1,4 @@
+import Core
 /// A rectangle of terminal cells; `x`,`y` is the top-left cell.
 struct Rect: Equatable, CustomStringConvertible {
     var x: Int, y: Int, w: Int, h: Int
@@ -67,7 +68,8 @@ struct CellGrid {
     mutating func put(_ x: Int, _ y: Int, _ text: String, _ style: Style, limit: Int = .max) -> Int {
         let id = table.id(style)
         var n = 0
-        for s in text.unicodeScalars {
+        // Untrusted text (file names in messages) shows its control characters as escapes, never raw.
+        for s in Text.escaped(text).unicodeScalars {
             if n >= limit { break }
             // Combining marks would share a cell with the previous scalar; we never emit them.
             if s.properties.generalCategory == .nonspacingMark { continue }

@@ -66,8 +66,9 @@ struct TUICommand: ParsableCommand {
             cfg.styleStem = TUIConfig.stem(style)
             let dirs = TUIConfig.themeDirs()
             let theme = try Theme.load(cfg.theme, dirs: dirs)
-            try requireTerminal()
             let settings = try engine.settings()
+            try prepareOutDir(cfg.outDir)
+            try requireTerminal()
             let handle = try makeEngine(content: content, style: style, options: engine, settings: settings,
                                         size: engine.size ?? TUICommand.defaultSize)
             try TUIRunner.run(engine: handle, config: cfg, theme: theme, themeDirs: dirs)
@@ -99,6 +100,7 @@ struct ResumeCommand: ParsableCommand {
             }
             let dirs = TUIConfig.themeDirs()
             let theme = try Theme.load(cfg.theme, dirs: dirs)
+            try prepareOutDir(cfg.outDir)
             try requireTerminal()
             let handle = try resumeEngine(session: session)
             try TUIRunner.run(engine: handle, config: cfg, theme: theme, themeDirs: dirs)
@@ -130,6 +132,20 @@ func writeSnapshotPNG(_ image: RGBImage, _ path: String, _ text: [(String, Strin
 }
 
 // MARK: - Helpers
+
+/// The out-dir is made and checked before the screen opens, so a bad one is a one-line error at start
+/// rather than a lost session at quit.
+func prepareOutDir(_ dir: String) throws {
+    var isDir: ObjCBool = false
+    if !FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) {
+        do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
+            throw RestyleError.badInput("--out-dir \(dir): cannot create it (\((error as NSError).localizedDescription))")
+        }
+        isDir = true
+    }
+    guard isDir.boolValue else { throw RestyleError.badInput("--out-dir \(dir): not a directory") }
+    guard access(dir, W_OK | X_OK) == 0 else { throw RestyleError.badInput("--out-dir \(dir): not writable") }
+}
 
 private func requireTerminal() throws {
     guard isatty(STDIN_FILENO) != 0, isatty(STDOUT_FILENO) != 0 else {

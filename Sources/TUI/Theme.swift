@@ -1,3 +1,4 @@
+import Core
 import Foundation
 
 /// A colour as the UI asks for it. The backend maps it to what the terminal can show,
@@ -63,8 +64,10 @@ struct Theme: Equatable {
     /// Parse `key = #rrggbb` lines. `file` names the source in errors; keys not set come from `base`.
     static func parse(_ text: String, name: String, file: String, base: Theme? = Theme.fallback) throws -> Theme {
         var colors = base?.colors ?? [:]
-        for (i, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let trimmed = rawLine.trimmingCharacters(in: .whitespaces)
+        // A file saved with CRLF line ends reads the same as one with LF ("\r\n" is one Character).
+        let lines = text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }
+        for (i, line) in lines.enumerated() {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
             let fail = { (m: String) in ThemeError(file: file, line: i + 1, message: m) }
             guard let eq = trimmed.firstIndex(of: "=") else { throw fail("expected 'key = #rrggbb', got '\(trimmed)'") }
@@ -92,18 +95,14 @@ struct Theme: Equatable {
     /// Loads a theme by name or path. A name is looked up in `dirs` (first hit wins), then among
     /// the built-ins; anything containing '/' or ending in .theme is a path.
     static func load(_ nameOrPath: String, dirs: [String]) throws -> Theme {
-        let fm = FileManager.default
         if nameOrPath.contains("/") || nameOrPath.hasSuffix(".theme") {
-            guard let data = fm.contents(atPath: nameOrPath), let text = String(data: data, encoding: .utf8) else {
-                throw ThemeError(file: nameOrPath, line: 0, message: "cannot read theme file")
-            }
             let name = ((nameOrPath as NSString).lastPathComponent as NSString).deletingPathExtension
-            return try parse(text, name: name, file: nameOrPath)
+            return try parse(try readText(nameOrPath), name: name, file: nameOrPath)
         }
         for dir in dirs {
             let path = dir + "/" + nameOrPath + ".theme"
-            if let data = fm.contents(atPath: path), let text = String(data: data, encoding: .utf8) {
-                return try parse(text, name: nameOrPath, file: path)
+            if FileManager.default.fileExists(atPath: path) {
+                return try parse(try readText(path), name: nameOrPath, file: path)
             }
         }
         if let text = BuiltinThemes.text[nameOrPath] {
@@ -111,6 +110,18 @@ struct Theme: Equatable {
         }
         let known = availableNames(dirs: dirs).joined(separator: ", ")
         throw ThemeError(file: nameOrPath, line: 0, message: "no such theme (known: \(known))")
+    }
+
+    /// A theme file's text: a regular file of at most 64 KB (a theme is a few hundred bytes), in UTF-8.
+    static func readText(_ path: String) throws -> String {
+        let bytes: [UInt8]
+        do { bytes = try FileRead.regularFile(path, limit: 64 << 10, what: "theme file") } catch let e as RestyleError {
+            throw ThemeError(file: path, line: 0, message: "cannot read theme file (\(e.description.dropFirst(path.count + 2)))")
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw ThemeError(file: path, line: 0, message: "not UTF-8 text")
+        }
+        return text
     }
 
     /// Built-in names first, in their fixed order, then any extra themes found in `dirs`, so `t` cycles predictably.

@@ -76,3 +76,14 @@ final class LayoutTests: XCTestCase {
         }
     }
 }
+
+final class GridTextTests: XCTestCase {
+    /// A status message naming a file with terminal escapes draws them as visible text.
+    func testControlCharactersAreDrawnEscaped() {
+        var g = CellGrid(width: 40, height: 1, table: StyleTable())
+        _ = g.put(0, 0, "saved x\u{1B}]0;t\u{07}.png", Style())
+        let row = String(String.UnicodeScalarView((0..<40).compactMap { g.char($0, 0) }))
+        XCTAssertFalse(row.unicodeScalars.contains { $0.value < 0x20 }, row)
+        XCTAssertTrue(row.hasPrefix("saved x\\e]0;t\\x07.png"), row)
+    }
+}

@@ -2,7 +2,7 @@ import Core
 import XCTest
 
 /// `restyle run` as a user calls it: the built binary in a child process.
-final class RunCommandTests: XCTestCase {
+class RunTestCase: XCTestCase {
     static let binary: String = {
         // The test bundle sits beside the product in .build/<config>/.
         let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
@@ -65,6 +65,9 @@ final class RunCommandTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: out), "no partial output", file: file, line: line)
     }
 
+}
+
+final class RunCommandTests: RunTestCase {
     func testBadInputs() throws {
         let good = try image("good.png", 32, 32)
         let small = try image("small.png", 64, 10)

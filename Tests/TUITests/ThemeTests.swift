@@ -80,3 +80,27 @@ final class PaletteTests: XCTestCase {
         XCTAssertEqual(Palette.directSafe(8), 8)
     }
 }
+
+final class ThemeFileTests: XCTestCase {
+    /// A theme saved with Windows line ends parses exactly like the same file with LF.
+    func testCRLFThemeFilesParse() throws {
+        let lf = "# test\nforeground = #112233\naccent = #445566 # comment\n"
+        let a = try Theme.parse(lf, name: "t", file: "t.theme")
+        let b = try Theme.parse(lf.replacingOccurrences(of: "\n", with: "\r\n"), name: "t", file: "t.theme")
+        XCTAssertEqual(a, b)
+        XCTAssertEqual(b[.accent], .rgb(0x445566))
+        XCTAssertThrowsError(try Theme.parse("accent = #12345\r\n", name: "t", file: "t.theme")) {
+            XCTAssertEqual("\($0)".split(separator: "\n").count, 1)
+        }
+    }
+
+    func testThemeFilesThatAreNotRegularOrTooLargeAreRefused() throws {
+        let dir = NSTemporaryDirectory() + "restyle-theme-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let fifo = dir + "/fifo.theme", big = dir + "/big.theme", bin = dir + "/bin.theme"
+        mkfifo(fifo, 0o600)
+        try Data(repeating: 0x23, count: 1 << 20).write(to: URL(fileURLWithPath: big))
+        try Data([0xFF, 0xFE, 0x00]).write(to: URL(fileURLWithPath: bin))
+        for p in [fifo, big, bin] { XCTAssertThrowsError(try Theme.load(p, dirs: []), p) }
+    }
+}

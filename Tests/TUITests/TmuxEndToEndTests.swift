@@ -61,7 +61,7 @@ final class TmuxEndToEndTests: XCTestCase {
     /// Starts restyle in a new detached session; the exit status lands in dir/exit.
     func start(_ args: String, width: Int = 100, height: Int = 30) throws {
         let env = "RESTYLE_HOME='\(VGGWeights.home)' TERM=screen-256color"
-        let cmd = "cd '\(dir)' && env \(env) '\(RunCommandTests.binary)' \(args); echo $? > '\(dir)/exit'; sleep 60"
+        let cmd = "cd '\(dir)' && env \(env) '\(RunTestCase.binary)' \(args); echo $? > '\(dir)/exit'; sleep 60"
         try tmux(["new-session", "-d", "-s", session, "-x", "\(width)", "-y", "\(height)", cmd])
     }
 

@@ -7,6 +7,8 @@
 #   make demo-run  the same pair headless, into restyle-out/demo.png
 #   make bench   build, then `restyle bench` at 256² and 512²
 #   make bench-tui  key latency and terminal bytes/s of the TUI (scripts/bench-tui.py)
+#   make test-sanitize  the thread-sensitive tests under ThreadSanitizer, the image tests under
+#                AddressSanitizer (debug builds in .build-tsan/ and .build-asan/; slow, opt-in)
 #   make clean   remove build products and restyle-out/
 #
 # RESTYLE_HOME (where weights and demo images live) defaults like setup.sh's:
@@ -41,7 +43,7 @@ DEMO_STYLE ?= hubble_deep_field.jpg
 DEMO_SIZE ?= 256
 OUT_DIR := restyle-out
 
-.PHONY: all setup build test demo demo-run bench bench-tui clean
+.PHONY: all setup build test test-sanitize demo demo-run bench bench-tui clean
 
 all: build
 
@@ -55,6 +57,17 @@ build: setup
 # compute-heavy already.
 test: build
 	$(SWIFT) test -c $(CONFIG) --skip-build $(SWIFT_TEST_FLAGS)
+
+# Sanitizers: debug builds of their own (the sanitizer runtimes need every module instrumented).
+# TSan runs the tests that exercise threads: the engine shell (upscale while reading images, saves
+# from three places), sessions, the TUI's background work; ASan runs the C image code's tests.
+TSAN_TESTS := ConcurrencyTests|EngineTests|SessionTests|AtomicFileTests|KeyTests|HostileSessionTests
+ASAN_TESTS := ImageIOTests|HostileSessionTests|FuzzRegressionTests
+test-sanitize: setup
+	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
+	TSAN_OPTIONS=halt_on_error=1 $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --filter '$(TSAN_TESTS)'
+	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
+	ASAN_OPTIONS=detect_leaks=0 $(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan --filter '$(ASAN_TESTS)'
 
 # The TUI on the demo pair (restyle with no images opens it); snapshots and the
 # session go to restyle-out/.

@@ -1,12 +1,11 @@
 import Foundation
-import Synchronization
 
 /// Runs an `Optimization` on its own serial DispatchQueue. The UI never waits on an iteration: it reads
 /// the last published state (progress, images, history), copied out under one lock, and queues requests
 /// that the loop takes between iterations. A paused engine blocks on a semaphore, so the CPU idles.
 ///
 /// Threading, in full: the optimisation is touched only on `queue` (`QueueConfined` checks it); all state
-/// shared between threads is the one `Shared` value behind `shared`; `doorbell` wakes the loop. Nothing
+/// shared between threads is the one `Shared` value in the `LockedBox` `shared`; `doorbell` wakes the loop. Nothing
 /// else is mutable, so the compiler checks that `Engine` is `Sendable`.
 public final class Engine: Sendable {
     /// What the engine publishes and what it has been asked to do.
@@ -38,13 +37,13 @@ public final class Engine: Sendable {
     final class SaveRequest: Sendable {
         let path: String
         let done = DispatchSemaphore(value: 0)
-        let result = Mutex<RestyleError?>(nil)
+        let result = LockedBox<RestyleError?>(nil)
         init(path: String) { self.path = path }
     }
 
     private let queue = DispatchQueue(label: "restyle.engine", qos: .userInitiated)
     private let core: QueueConfined<Optimization>
-    private let shared: Mutex<Shared>
+    private let shared: LockedBox<Shared>
     private let doorbell = DispatchSemaphore(value: 0)
     /// Called on the engine queue after each published iteration; keep it cheap.
     private let onProgress: (@Sendable (EngineProgress) -> Void)?
@@ -56,8 +55,10 @@ public final class Engine: Sendable {
         p.iteration = o.iteration; p.terms = o.terms; p.elapsed = o.elapsed
         p.imageGeneration = 1
         p.message = message
-        shared = Mutex(Shared(progress: p, image: o.image, content: o.contentImage, style: o.styleImage,
-                              history: o.history, marks: o.marks))
+        var initial = Shared(progress: p, image: o.image, content: o.contentImage, style: o.styleImage,
+                             history: o.history, marks: o.marks)
+        if o.savedPaused { initial.paused = true; initial.progress.state = .paused }
+        shared = LockedBox(initial)
         self.onProgress = onProgress
         core = QueueConfined(o, queue: queue)
     }
@@ -73,9 +74,12 @@ public final class Engine: Sendable {
     }
 
     /// Reopens a saved session, at the same iteration with the same state.
-    public static func resume(from path: String, weights: VGGWeights, memoryLimit: Int? = nil) throws -> Engine {
+    public static func resume(from path: String, weights: VGGWeights, memoryLimit: Int? = nil,
+                              changes: [@Sendable (inout Settings) -> Void] = []) throws -> Engine {
         let (o, notes) = try Optimization.resume(from: path, weights: weights, memoryLimit: memoryLimit)
-        return Engine(o, message: (["resumed from \(path)"] + notes).joined(separator: "; "))
+        var said = ["resumed from \(path)" + (o.savedPaused ? " (paused: space continues)" : "")] + notes
+        if !changes.isEmpty, let m = o.apply(changes) { said.append(m) }
+        return Engine(o, message: said.joined(separator: "; "))
     }
 
     // MARK: - Control (any thread)
@@ -162,7 +166,8 @@ public final class Engine: Sendable {
             if let e = req.result.withLock({ $0 }) { throw e }
         } else {
             // The loop is not running: the queue is free (or about to be), and runs this after it.
-            try queue.sync { try core.with { try $0.writeSession(to: path) } }
+            let paused = shared.withLock { $0.paused }
+            try queue.sync { try core.with { try $0.writeSession(to: path, paused: paused) } }
         }
     }
 
@@ -172,8 +177,9 @@ public final class Engine: Sendable {
         while true {
             let batch = shared.withLock { s -> [SaveRequest] in defer { s.saves.removeAll() }; return s.saves }
             if batch.isEmpty { return }
+            let paused = shared.withLock { $0.paused }
             for req in batch {
-                do { try o.writeSession(to: req.path) } catch {
+                do { try o.writeSession(to: req.path, paused: paused) } catch {
                     let e = error as? RestyleError ?? .internal("\(req.path): \(error)")
                     req.result.withLock { $0 = e }
                 }

@@ -30,6 +30,8 @@ public final class Optimization {
     public internal(set) var marks: [Int] = []
     /// Steps undone because they gave a non-finite image, loss or gradient, and steps kept.
     public private(set) var rejectedSteps = 0
+    /// Read from a session that was saved while paused: the engine starts paused.
+    public internal(set) var savedPaused = false
     public private(set) var acceptedSteps = 0
 
     public var width: Int { contentImage.width }

@@ -70,9 +70,12 @@ public enum SessionFile {
     }
 }
 
+/// The history blob, JSON; optional keys added later are simply absent in older files.
 struct SessionHistory: Codable {
     var points: [HistoryPoint]
     var marks: [Int]
+    /// The run was paused when saved, so it resumes paused.
+    var paused: Bool? = nil
 }
 
 extension BinaryWriter {
@@ -92,9 +95,9 @@ extension BinaryReader {
 extension Optimization {
     /// Writes the whole state atomically, straight from the live buffers (no copy of the image-sized
     /// vectors is made, however long the L-BFGS history).
-    public func writeSession(to path: String) throws {
+    public func writeSession(to path: String, paused: Bool = false) throws {
         let settingsJSON = try JSONEncoder().encode(settings)
-        let historyJSON = try JSONEncoder().encode(SessionHistory(points: history, marks: marks))
+        let historyJSON = try JSONEncoder().encode(SessionHistory(points: history, marks: marks, paused: paused ? true : nil))
         // Never a non-finite value in a file: a gradient that went non-finite (the loss failed at these
         // settings) is stored as zeros, and the resumed run evaluates the image again before stepping.
         let gradientFinite = (0..<g.count).allSatisfy { g.ptr[$0].isFinite }
@@ -151,6 +154,7 @@ extension Optimization {
         o.iteration = state.iteration; o.elapsed = state.elapsed
         o.evaluated = state.evaluated; o.needsEvaluation = state.needsEvaluation
         o.history = state.history.points; o.marks = state.history.marks
+        o.savedPaused = state.history.paused ?? false
         var notes: [String] = []
         if !state.unknownSettings.isEmpty {
             notes.append("settings this version does not know were ignored: \(state.unknownSettings.joined(separator: ", "))")

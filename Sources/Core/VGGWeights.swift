@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// The 16 convolutions of VGG19, dequantised and repacked for the shifted-GEMM convolution:
 /// for each of the 9 kernel taps k = 3·ky + kx, a Cout × Cin row-major matrix; plus the Winograd transform.
@@ -11,7 +10,7 @@ public final class VGGWeights: Sendable {
         /// [k][cout][cin]
         public let taps: [Float]
         public let bias: [Float]
-        private let transformed = Mutex<[Float]?>(nil)
+        private let transformed = LockedBox<[Float]?>(nil)
 
         public init(name: String, cin: Int, cout: Int, taps: [Float], bias: [Float]) {
             self.name = name; self.cin = cin; self.cout = cout; self.taps = taps; self.bias = bias

@@ -1,6 +1,5 @@
 import Core
 import Foundation
-import Synchronization
 
 /// Everything the screen shows that is not the engine's: selection, overlays, messages.
 /// Owned by the UI thread; background work reports back through `post`, which is locked.
@@ -209,7 +208,7 @@ final class App {
 
 /// Messages from background work to the screen, which shows them on its next frame.
 final class Mailbox: Sendable {
-    private let items = Mutex<[(String, Bool)]>([])
+    private let items = LockedBox<[(String, Bool)]>([])
     func post(_ m: String, error: Bool = false) { items.withLock { $0.append((m, error)) } }
     func take() -> [(String, Bool)] { items.withLock { i in defer { i.removeAll() }; return i } }
 }

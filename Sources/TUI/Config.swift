@@ -48,8 +48,21 @@ struct TUIConfig {
         return path
     }
 
+    /// Set when the session is not the pair's usual one: a resumed file, or `-2`, `-3` … for a new
+    /// session beside an existing one.
+    var sessionFile: String?
+
     /// One session file per content/style pair, rewritten atomically by the engine on every save.
     var sessionPath: String {
-        (outDir as NSString).appendingPathComponent("\(contentStem)-x-\(styleStem).session")
+        sessionFile ?? (outDir as NSString).appendingPathComponent("\(contentStem)-x-\(styleStem).session")
+    }
+
+    /// `<content>-x-<style>-N.session` for the first N ≥ 2 that is free, so a new run never replaces
+    /// an earlier run's session.
+    func nextFreeSessionPath(exists: (String) -> Bool = { FileManager.default.fileExists(atPath: $0) }) -> String {
+        let base = (outDir as NSString).appendingPathComponent("\(contentStem)-x-\(styleStem)")
+        var n = 2
+        while exists("\(base)-\(n).session") { n += 1 }
+        return "\(base)-\(n).session"
     }
 }

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Core
 import Foundation
-import Synchronization
 
 /// `restyle run`: the same optimisation as the TUI, headless, for scripts and batch jobs. It drives the
 /// synchronous `Optimization` in a plain loop; signals only set a flag the loop reads between iterations.
@@ -65,6 +64,8 @@ struct RunCommand: ParsableCommand {
         guard saveEvery >= 0 else { throw RestyleError.badInput("--save-every: must be ≥ 0, got \(saveEvery)") }
         let memoryLimit = try engine.memoryLimit()
 
+        // One process per session file: the one resumed and the one written.
+        let locks = try Set([resume, sessionPath].compactMap { $0 }).map { try SessionLock(session: $0) }
         let weights = try VGGWeights.loadDefault()
         let opt: Optimization
         var contentName = content ?? "", styleName = style ?? ""
@@ -146,6 +147,7 @@ struct RunCommand: ParsableCommand {
             writeStderr(String(format: "wrote %@ (iteration %d, total %.6g, %.2f s/it)\n", Text.escaped(target.path), opt.iteration,
                                opt.terms.total, opt.secondsPerIteration))
         }
+        withExtendedLifetime(locks) {}
         if let sig = state.caught { throw ExitCode(sig == SIGINT ? 130 : 128 + sig) }
     }
 
@@ -164,7 +166,7 @@ struct RunCommand: ParsableCommand {
 
 /// What a signal means to `run`: while loading, exit at once; while iterating, stop after this iteration.
 final class RunSignals: Sendable {
-    private let phase = Mutex<(iterating: Bool, caught: Int32?)>((false, nil))
+    private let phase = LockedBox<(iterating: Bool, caught: Int32?)>((false, nil))
     /// Returns whether the process should exit now.
     func record(_ sig: Int32) -> Bool {
         phase.withLock { p in

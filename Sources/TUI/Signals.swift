@@ -1,3 +1,4 @@
+import Core
 import Dispatch
 import Foundation
 import Synchronization
@@ -36,7 +37,7 @@ enum Signals {
 
 /// Signals waiting for the screen's input loop, which acts on them between frames.
 final class SignalInbox: Sendable {
-    private let pending = Mutex<[Int32]>([])
+    private let pending = LockedBox<[Int32]>([])
     func post(_ sig: Int32) { pending.withLock { $0.append(sig) } }
     func take() -> Int32? { pending.withLock { $0.isEmpty ? nil : $0.removeFirst() } }
 }

@@ -69,11 +69,56 @@ struct TUICommand: ParsableCommand {
             let settings = try engine.settings()
             try prepareOutDir(cfg.outDir)
             try requireTerminal()
-            let handle = try makeEngine(content: content, style: style, options: engine, settings: settings,
-                                        size: engine.size ?? TUICommand.defaultSize)
-            try TUIRunner.run(engine: handle, config: cfg, theme: theme, themeDirs: dirs)
+            var handle: EngineHandle?
+            // Never replace an earlier run's session without asking.
+            if FileManager.default.fileExists(atPath: cfg.sessionPath) {
+                if try askToResume(cfg.sessionPath) {
+                    let lock = try SessionLock(session: cfg.sessionPath)
+                    let refused = engine.startOnlyOptions
+                    if !refused.isEmpty { printWarning("\(refused.joined(separator: ", ")) not applied: the session keeps its own") }
+                    let h = try Engine.resume(from: cfg.sessionPath, weights: try VGGWeights.loadDefault(),
+                                              memoryLimit: try engine.memoryLimit(), changes: try engine.changes())
+                    return try withExtendedLifetime(lock) {
+                        try TUIRunner.run(engine: h, config: cfg, theme: theme, themeDirs: dirs)
+                    }
+                }
+                cfg.sessionFile = cfg.nextFreeSessionPath()
+                writeStderr("restyle: starting a new session: \(Text.escaped(cfg.sessionPath))\n")
+            }
+            let lock = try SessionLock(session: cfg.sessionPath)
+            handle = try makeEngine(content: content, style: style, options: engine, settings: settings,
+                                    size: engine.size ?? TUICommand.defaultSize)
+            try withExtendedLifetime(lock) {
+                try TUIRunner.run(engine: handle!, config: cfg, theme: theme, themeDirs: dirs)
+            }
         }
     }
+}
+
+/// Asks, on the terminal before the screen opens, whether to resume the pair's saved session:
+/// `resume it (iteration 59, β 100, 2 min ago)? [Y/n]`. Enter or y resumes; n starts a new session
+/// under a new name. A session that cannot be read is never replaced: a new name is used.
+func askToResume(_ path: String) throws -> Bool {
+    let summary: SessionFile.Summary
+    do { summary = try SessionFile.summary(path) } catch {
+        printWarning("\(error); it is kept, and this run gets a new session file")
+        return false
+    }
+    let beta = String(format: "%.3g", summary.settings.beta)
+    var age = ""
+    if let m = summary.modified { age = ", " + describeAge(Date().timeIntervalSince(m)) + " ago" }
+    let paused = summary.paused ? ", paused" : ""
+    writeStderr("restyle: \(Text.escaped(path)) exists: resume it (iteration \(summary.iteration), β \(beta), "
+                + "\(summary.width)×\(summary.height)\(paused)\(age))? [Y/n] ")
+    guard let answer = readLine()?.trimmingCharacters(in: .whitespaces).lowercased() else { return true }
+    return !(answer == "n" || answer == "no")
+}
+
+func describeAge(_ s: Double) -> String {
+    if s < 90 { return "\(max(0, Int(s))) s" }
+    if s < 5400 { return "\(Int(s / 60)) min" }
+    if s < 86400 * 2 { return "\(Int(s / 3600)) h" }
+    return "\(Int(s / 86400)) days"
 }
 
 /// `restyle resume SESSION`: reopen a saved session where it stopped.
@@ -102,8 +147,13 @@ struct ResumeCommand: ParsableCommand {
             let theme = try Theme.load(cfg.theme, dirs: dirs)
             try prepareOutDir(cfg.outDir)
             try requireTerminal()
+            // Saves go back to the file resumed, unless --out-dir moves them.
+            if ui.outDir == nil { cfg.sessionFile = session }
+            let lock = try SessionLock(session: cfg.sessionPath)
             let handle = try resumeEngine(session: session)
-            try TUIRunner.run(engine: handle, config: cfg, theme: theme, themeDirs: dirs)
+            try withExtendedLifetime(lock) {
+                try TUIRunner.run(engine: handle, config: cfg, theme: theme, themeDirs: dirs)
+            }
         }
     }
 }

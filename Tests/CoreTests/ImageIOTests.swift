@@ -504,7 +504,7 @@ final class ImageIOTests: XCTestCase {
                                        trnsColor == nil ? nil : tc.baseAddress, e.baseAddress) != nil
             }
         }
-        if failed { throw RestyleError.internal(String(cString: err)) }
+        if failed { throw RestyleError.internal(String(decoding: err.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)) }
     }
 
     private func writeJPEG(_ path: String, width: Int, height: Int, components: Int32, quality: Int32 = 95,
@@ -512,7 +512,7 @@ final class ImageIOTests: XCTestCase {
         var err = [CChar](repeating: 0, count: Int(IMAGEIO_TEST_ERR_LEN))
         let failed = imageio_test_write_jpeg(path, Int32(width), Int32(height), components, quality,
                                              progressive ? 1 : 0, pixels, &err) != nil
-        if failed { throw RestyleError.internal(String(cString: err)) }
+        if failed { throw RestyleError.internal(String(decoding: err.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)) }
     }
 
     /// Signature, IHDR (8-bit RGB) and a minimal IDAT and IEND, all with correct CRCs.

@@ -196,4 +196,63 @@ final class TmuxEndToEndTests: XCTestCase {
         while try exitCode() == nil && Date() < end { usleep(50_000) }
         XCTAssertEqual(try exitCode(), 0)
     }
+
+    func waitForExit(_ seconds: Double = 30) throws -> Int? {
+        let end = Date().addingTimeInterval(seconds)
+        while try exitCode() == nil && Date() < end { usleep(50_000) }
+        return try exitCode()
+    }
+
+    /// Issue 7 §1: a second run of the same pair asks before touching the first run's session; `n` starts
+    /// a new one under a new name; while a TUI runs, its session cannot be opened by another restyle;
+    /// a session saved while paused resumes paused.
+    func testASessionIsNeverOverwrittenWithoutAskingAndIsOwned() throws {
+        try start("cat.png paint.png --size 48 --out-dir out --autosave 0 --beta 100")
+        try waitFor("the engine to run") { (self.iteration($0) ?? 0) >= 2 }
+        try keys("space")
+        try waitFor("paused") { $0.contains("paused") }
+        // While it runs, the session is its own.
+        let first = dir + "/out/cat-x-paint.session"
+        try tmux(["send-keys", "-t", session, "s"])
+        try waitFor("the session written") { _ in FileManager.default.fileExists(atPath: first) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: RunTestCase.binary)
+        p.arguments = ["run", "--resume", first, "-o", dir + "/x.png", "--quiet"]
+        let err = Pipe(); p.standardError = err
+        try p.run(); p.waitUntilExit()
+        let said = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertEqual(p.terminationStatus, 2, said)
+        XCTAssertTrue(said.contains("in use by another restyle (PID"), said)
+        try keys("q")
+        XCTAssertEqual(try waitForExit(), 0)
+        let firstBytes = try Data(contentsOf: URL(fileURLWithPath: first))
+        let saved = try SessionFile.summary(first)
+        XCTAssertTrue(saved.paused)
+
+        // Same pair again: asked first; n keeps the first session and starts "-2".
+        unlink(dir + "/exit")
+        try tmux(["kill-session", "-t", session])
+        try start("cat.png paint.png --size 48 --out-dir out --autosave 0")
+        let q = try waitFor("the resume question") { $0.contains("resume it (iteration") }
+        XCTAssertTrue(q.contains("β 100"), q)
+        XCTAssertTrue(q.contains("paused"), q)
+        try keys("n", "Enter")
+        try waitFor("the new run") { (self.iteration($0) ?? 0) >= 1 }
+        try keys("q")
+        XCTAssertEqual(try waitForExit(), 0)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: first)), firstBytes, "the first session is untouched")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/out/cat-x-paint-2.session"))
+
+        // And Enter resumes the first, paused, at its iteration.
+        unlink(dir + "/exit")
+        try tmux(["kill-session", "-t", session])
+        try start("cat.png paint.png --size 48 --out-dir out --autosave 0")
+        try waitFor("the resume question") { $0.contains("resume it (iteration") }
+        try keys("Enter")
+        let r = try waitFor("the resumed run") { self.iteration($0) != nil }
+        XCTAssertTrue(r.contains("paused"), r)
+        XCTAssertEqual(iteration(r), saved.iteration, r)
+        try keys("q")
+        XCTAssertEqual(try waitForExit(), 0)
+    }
 }

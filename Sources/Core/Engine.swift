@@ -45,6 +45,8 @@ public final class Engine: Sendable {
     private let core: QueueConfined<Optimization>
     private let shared: LockedBox<Shared>
     private let doorbell = DispatchSemaphore(value: 0)
+    /// The optimisation's own flag: set to abandon the iteration in flight (stop, restart, upscale).
+    private let cancel: CancelFlag
     /// Called on the engine queue after each published iteration; keep it cheap.
     private let onProgress: (@Sendable (EngineProgress) -> Void)?
 
@@ -60,6 +62,7 @@ public final class Engine: Sendable {
         if o.savedPaused { initial.paused = true; initial.progress.state = .paused }
         shared = LockedBox(initial)
         self.onProgress = onProgress
+        cancel = o.cancelFlag
         core = QueueConfined(o, queue: queue)
     }
 
@@ -96,6 +99,7 @@ public final class Engine: Sendable {
             return true
         }
         guard started else { return }
+        cancel.clear()
         queue.async { [self] in
             core.with { loop($0) }
         }
@@ -108,10 +112,13 @@ public final class Engine: Sendable {
     public func stepOnce() { request { $0.stepsAllowedWhilePaused += 1 } }
     /// Queued; applied before the next iteration.
     public func update(_ change: @escaping @Sendable (inout Settings) -> Void) { request { $0.pending.append(change) } }
-    public func restart() { request { $0.restartRequested = true } }
-    public func upscale() throws { request { $0.upscaleRequested = true } }
-    /// Asks the loop to end after the current iteration, without waiting.
-    public func requestStop() { request { $0.stopRequested = true }; wakeWaiters() }
+    /// These three abandon the iteration in flight, so they take effect at once even at sizes where an
+    /// iteration takes seconds.
+    public func restart() { request { $0.restartRequested = true }; cancel.set() }
+    public func upscale() throws { request { $0.upscaleRequested = true }; cancel.set() }
+    /// Asks the loop to end now (the iteration in flight is abandoned, the state is as after the last
+    /// one), without waiting.
+    public func requestStop() { request { $0.stopRequested = true }; cancel.set(); wakeWaiters() }
 
     /// Ends the loop after the current iteration and waits for it (and for any save it was asked for).
     public func stop() {
@@ -218,6 +225,7 @@ public final class Engine: Sendable {
             if o.isFinished || (changed && !o.needsEvaluation) { continue }
             let outcome = o.iterate()
             switch outcome {
+            case .cancelled: continue
             case .evaluated, .stepped: publish(o, message: nil, newImage: true)
             case .rejected(let m): publish(o, message: m, newImage: true)
             case .failed(let m):
@@ -238,6 +246,8 @@ public final class Engine: Sendable {
                 if s.stopRequested { return .stop }
                 let changes = s.pending, restart = s.restartRequested, upscale = s.upscaleRequested
                 s.pending.removeAll(); s.restartRequested = false; s.upscaleRequested = false
+                // A cancel asked for by these is served now; one that raced in stays for the next.
+                if restart || upscale { cancel.clear() }
                 if !changes.isEmpty || restart || upscale { s.progress.state = .running; return .iterate(changes, restart: restart, upscale: upscale) }
                 if case .error = s.progress.state, s.paused { return nil }
                 if s.paused && s.stepsAllowedWhilePaused == 0 {

@@ -88,7 +88,12 @@ public final class Objective {
     /// Loss at `x` (RGB planar 0…255, this objective's size). With `grad`, also writes dL/dx there.
     @discardableResult
     public func evaluate(_ x: UnsafePointer<Float>, grad: UnsafeMutablePointer<Float>?) -> LossTerms {
-        net.forward(x)
+        evaluate(x, grad: grad, cancel: nil)!
+    }
+
+    /// As `evaluate`, but nil if `cancel` was set before it finished (then `grad` holds garbage).
+    public func evaluate(_ x: UnsafePointer<Float>, grad: UnsafeMutablePointer<Float>?, cancel: CancelFlag?) -> LossTerms? {
+        guard net.forward(x, cancel: cancel) else { return nil }
         let a = settings.alpha, b = settings.beta
         var ec = 0.0, es = 0.0
         let nc = Double(max(1, contentStages.count)), ns = Double(max(1, styleStages.count))
@@ -117,7 +122,7 @@ public final class Objective {
         guard let grad else { return terms }
 
         let tmp = netGrad.ptr
-        net.backward(addGradient: { stage, g in
+        let completed = net.backward(addGradient: { stage, g in
             for l in contentStages where l == stage && a != 0 {
                 let k = contentScale[l]!, f = net.output(l), t = contentTargets[l]!.0.ptr
                 for i in 0..<net.stages[l].outShape.count { g[i] += k * (f[i] - t[i]) }
@@ -127,7 +132,8 @@ public final class Objective {
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(s.c), Int32(s.plane), Int32(s.c),
                             styleScale[l]!, grams[l]!.ptr, Int32(s.c), net.output(l), Int32(s.plane), 1, g, Int32(s.plane))
             }
-        }, rgbGrad: tmp)
+        }, rgbGrad: tmp, cancel: cancel)
+        guard completed else { return nil }
         let n = 3 * width * height
         for i in 0..<n { grad[i] += tmp[i] }
         return terms

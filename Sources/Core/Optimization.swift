@@ -30,6 +30,9 @@ public final class Optimization {
     public internal(set) var marks: [Int] = []
     /// Steps undone because they gave a non-finite image, loss or gradient, and steps kept.
     public private(set) var rejectedSteps = 0
+    /// Set from any thread to abandon the iteration in flight; `iterate` then returns `.cancelled` with
+    /// the state as before the call (so a quit or a signal never waits for a multi-second iteration).
+    public let cancelFlag = CancelFlag()
     /// Read from a session that was saved while paused: the engine starts paused.
     public internal(set) var savedPaused = false
     public private(set) var acceptedSteps = 0
@@ -97,6 +100,8 @@ public final class Optimization {
         case rejected(String)
         /// The loss is not finite at the current image: nothing can be done at these settings.
         case failed(String)
+        /// `cancelFlag` was set: nothing changed (iteration, image, gradient and history as before).
+        case cancelled
     }
 
     /// One iteration: the start image's evaluation first, a re-evaluation after a change of objective,
@@ -106,13 +111,20 @@ public final class Optimization {
         let t0 = DispatchTime.now().uptimeNanoseconds
         let outcome: Outcome
         if !evaluated || needsEvaluation {
+            // g is overwritten by the evaluation; kept so that a cancel leaves everything as it was.
+            memcpy(gPrev.ptr, g.ptr, g.count * 4)
+            guard let t = objective.evaluate(x.ptr, grad: g.ptr, cancel: cancelFlag) else {
+                memcpy(g.ptr, gPrev.ptr, g.count * 4)
+                return .cancelled
+            }
             if evaluated { iteration += 1 }
             evaluated = true; needsEvaluation = false
-            terms = objective.evaluate(x.ptr, grad: g.ptr)
+            terms = t
             outcome = terms.isFinite && allFinite(g) ? .evaluated
                 : .failed("the loss is not finite at iteration \(iteration) (α \(settings.alpha), β \(settings.beta), γ \(settings.tv))")
         } else {
             outcome = step()
+            if outcome == .cancelled { return .cancelled }
         }
         let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
         elapsed += dt
@@ -135,9 +147,17 @@ public final class Optimization {
         memcpy(xPrev.ptr, x.ptr, n * 4); memcpy(gPrev.ptr, g.ptr, n * 4)
         let prevTerms = terms
         optimizer.step(x: x.ptr, grad: g.ptr, count: n, learningRate: settings.learningRate)
-        iteration += 1
         let stepFinite = allFinite(x)
-        if stepFinite { terms = objective.evaluate(x.ptr, grad: g.ptr) }
+        if stepFinite {
+            guard let t = objective.evaluate(x.ptr, grad: g.ptr, cancel: cancelFlag) else {
+                // Back to before the step. L-BFGS's state stays consistent with it: its next step adds
+                // a pair with y = 0, which is refused, and then takes this same step again.
+                memcpy(x.ptr, xPrev.ptr, n * 4); memcpy(g.ptr, gPrev.ptr, n * 4)
+                return .cancelled
+            }
+            terms = t
+        }
+        iteration += 1
         if stepFinite && terms.isFinite && allFinite(g) {
             acceptedSteps += 1
             return .stepped

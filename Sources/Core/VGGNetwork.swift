@@ -105,8 +105,10 @@ public final class VGGNetwork {
         return activations[stages[stage].output].ptr
     }
 
-    /// Runs the network on an RGB planar 0…255 image of this plan's size.
-    public func forward(_ rgb: UnsafePointer<Float>) {
+    /// Runs the network on an RGB planar 0…255 image of this plan's size. Returns false, with the
+    /// activations incomplete, if `cancel` was set (checked before each convolution).
+    @discardableResult
+    public func forward(_ rgb: UnsafePointer<Float>, cancel: CancelFlag? = nil) -> Bool {
         let s0 = PaddedShape(c: 3, h: height, w: width)
         let plane = width * height
         for c in 0..<3 {
@@ -121,6 +123,7 @@ public final class VGGNetwork {
             let outPtr = activations[st.output].ptr
             switch st.kind {
             case .conv(let k):
+                if cancel?.isSet == true { return false }
                 let w = weights.convs[k]
                 w.bias.withUnsafeBufferPointer { b in
                     if useWinograd[i], let scratch = winogradScratch {
@@ -141,12 +144,16 @@ public final class VGGNetwork {
                 Ops.poolForward(x: inPtr, st.inShape, y: outPtr, max: pooling == .max)
             }
         }
+        return true
     }
 
     /// Backpropagates from the deepest stage to the input image. `addGradient(stage, grad)` adds the
     /// loss's gradient with respect to that stage's (padded) output; it is called for every stage, deepest
     /// first. Writes the gradient with respect to the RGB 0…255 image into `rgbGrad` (planar, overwritten).
-    public func backward(addGradient: (Int, UnsafeMutablePointer<Float>) -> Void, rgbGrad: UnsafeMutablePointer<Float>) {
+    /// Returns false, with `rgbGrad` unwritten, if `cancel` was set (checked before each convolution).
+    @discardableResult
+    public func backward(addGradient: (Int, UnsafeMutablePointer<Float>) -> Void, rgbGrad: UnsafeMutablePointer<Float>,
+                         cancel: CancelFlag? = nil) -> Bool {
         var g = gradA, other = gradB
         g.zero()
         for i in stages.indices.reversed() {
@@ -156,6 +163,7 @@ public final class VGGNetwork {
             case .relu:
                 Ops.reluBackward(g.ptr, output: activations[st.output].ptr, count: st.outShape.count)
             case .conv(let k):
+                if cancel?.isSet == true { return false }
                 let w = weights.convs[k]
                 if useWinograd[i], let scratch = winogradScratch {
                     w.winograd.withUnsafeBufferPointer { u in
@@ -182,5 +190,16 @@ public final class VGGNetwork {
                 for x in 0..<width { drow[x] = row[x] }
             }
         }
+        return true
     }
+}
+
+/// Set from any thread to abandon the iteration in flight (a quit, a signal): the network checks it
+/// before each convolution, so a multi-second iteration at a large size stops within a fraction of one.
+public final class CancelFlag: Sendable {
+    private let flag = LockedBox(false)
+    public init() {}
+    public var isSet: Bool { flag.withLock { $0 } }
+    public func set() { flag.withLock { $0 = true } }
+    public func clear() { flag.withLock { $0 = false } }
 }

@@ -92,7 +92,7 @@ struct RunCommand: ParsableCommand {
             if !quiet { for w in inputs.warnings { printWarning(w) } }
             opt = try inputs.makeOptimization(weights: weights, settings: settings)
         }
-        guard state.startIterating() else { throw ExitCode(130) }
+        guard state.startIterating(opt.cancelFlag) else { throw ExitCode(130) }
 
         let log = try logJSON.map { try JSONLog(path: $0) }
         let bar = (!quiet && isatty(STDERR_FILENO) != 0) ? ProgressBar() : nil
@@ -104,6 +104,7 @@ struct RunCommand: ParsableCommand {
         var failure: String?
         while !opt.isFinished && state.caught == nil {
             let outcome = opt.iterate()
+            if outcome == .cancelled { break }
             if case .failed(let m) = outcome { failure = m; break }
             if case .rejected(let m) = outcome, !warnedRejected {
                 warnedRejected = true
@@ -166,16 +167,20 @@ struct RunCommand: ParsableCommand {
 
 /// What a signal means to `run`: while loading, exit at once; while iterating, stop after this iteration.
 final class RunSignals: Sendable {
-    private let phase = LockedBox<(iterating: Bool, caught: Int32?)>((false, nil))
-    /// Returns whether the process should exit now.
+    private let phase = LockedBox<(iterating: Bool, caught: Int32?, cancel: CancelFlag?)>((false, nil, nil))
+    /// Returns whether the process should exit now; while iterating, abandons the iteration in flight.
     func record(_ sig: Int32) -> Bool {
-        phase.withLock { p in
+        let (exitNow, cancel) = phase.withLock { p in
             if p.caught == nil { p.caught = sig }
-            return !p.iterating
+            return (!p.iterating, p.cancel)
         }
+        cancel?.set()
+        return exitNow
     }
     /// Returns false if a signal already arrived.
-    func startIterating() -> Bool { phase.withLock { p in p.iterating = true; return p.caught == nil } }
+    func startIterating(_ cancel: CancelFlag) -> Bool {
+        phase.withLock { p in p.iterating = true; p.cancel = cancel; return p.caught == nil }
+    }
     var caught: Int32? { phase.withLock { $0.caught } }
 }
 

@@ -180,3 +180,47 @@ final class OptimizationTests: XCTestCase {
         XCTAssertEqual(o.settings.alpha, 1)
     }
 }
+
+final class CancelTests: XCTestCase {
+    /// An iteration cancelled in flight leaves the state as before it, and L-BFGS then continues exactly as
+    /// a run that was never interrupted (a quit or signal costs nothing in the result).
+    func testACancelledIterationChangesNothingAndLBFGSContinuesExactly() throws {
+        let w = try Golden.requireWeights()
+        var s = Settings(); s.iterations = 6; s.beta = 100
+        let img = Bench.syntheticImage(width: 32, height: 24, seed: 7), sty = Bench.syntheticImage(width: 24, height: 24, seed: 8)
+        let whole = try Optimization(weights: w, content: img, style: sty, settings: s)
+        while !whole.isFinished { whole.iterate() }
+
+        let o = try Optimization(weights: w, content: img, style: sty, settings: s)
+        for _ in 0..<3 { o.iterate() }
+        let (x, it, hist) = (o.image, o.iteration, o.history)
+        o.cancelFlag.set()
+        XCTAssertEqual(o.iterate(), .cancelled)
+        XCTAssertEqual(o.image, x)
+        XCTAssertEqual(o.iteration, it)
+        XCTAssertEqual(o.history, hist)
+        o.cancelFlag.clear()
+        while !o.isFinished { o.iterate() }
+        XCTAssertEqual(o.history.map(\.iteration), whole.history.map(\.iteration))
+        for (a, b) in zip(o.history, whole.history) {
+            assertRelative(a.terms.total, b.terms.total, 1e-6, "total@\(a.iteration)")
+        }
+    }
+
+    /// Stop abandons a long iteration: at 256² an iteration takes about half a second here, and stop
+    /// must return well before a whole one has passed.
+    func testStopDoesNotWaitForTheIterationInFlight() throws {
+        let w = try Golden.requireWeights()
+        var s = Settings(); s.iterations = 1000
+        let img = Bench.syntheticImage(width: 256, height: 256, seed: 1)
+        let e = try Engine(weights: w, content: img, style: img, settings: s)
+        e.start()
+        while e.latestProgress().iteration < 2 { usleep(1000) }
+        let perIteration = e.latestProgress().secondsPerIteration
+        usleep(UInt32(perIteration * 0.2 * 1e6)) // somewhere inside the next iteration
+        let t0 = Date()
+        e.stop()
+        let took = Date().timeIntervalSince(t0)
+        XCTAssertLessThan(took, perIteration * 0.9, "stop took \(took) s with \(perIteration) s iterations")
+    }
+}

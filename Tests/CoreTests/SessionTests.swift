@@ -88,17 +88,26 @@ final class EngineTests: XCTestCase {
         e.start()
         while e.latestProgress().iteration < 3 { usleep(2000) }
         e.pause()
-        usleep(200_000)
-        let frozen = e.latestProgress().iteration
+        // An iteration already in flight still finishes: wait until the count is stable for several
+        // iteration times (slow under the sanitizers), then it must stay put.
+        func settle() -> Int {
+            var last = -1
+            while true {
+                let p = e.latestProgress()
+                if p.iteration == last { return last }
+                last = p.iteration
+                usleep(UInt32(max(300_000, 3_000_000 * p.secondsPerIteration)))
+            }
+        }
+        let frozen = settle()
         usleep(300_000)
         XCTAssertEqual(e.latestProgress().iteration, frozen, "no iterations while paused")
         XCTAssertEqual(e.latestProgress().state, .paused)
         // One step while paused: exactly one more iteration, and still paused.
         e.stepOnce()
         var waited = 0
-        while e.latestProgress().iteration == frozen && waited < 3000 { usleep(2000); waited += 1 }
-        usleep(300_000)
-        XCTAssertEqual(e.latestProgress().iteration, frozen + 1, "stepOnce runs one iteration")
+        while e.latestProgress().iteration == frozen && waited < 30000 { usleep(2000); waited += 1 }
+        XCTAssertEqual(settle(), frozen + 1, "stepOnce runs one iteration")
         XCTAssertTrue(e.isPaused)
         let stepped = frozen + 1
         e.update { $0.beta = 1000 }

@@ -34,7 +34,6 @@ final class App {
 
     let preview = PreviewRenderer()
     private var lastPreviewTime = -Double.infinity
-    private var lastAutosave: Double
     var now: () -> Double
     var writePNG: PNGWriter
     /// Where slow work (file writes, upscaling) runs, so keys keep working meanwhile. The work reaches
@@ -47,7 +46,6 @@ final class App {
         self.engine = engine; self.config = config; self.theme = theme; self.styles = theme.styles
         self.themeDirs = themeDirs; self.colorMode = colorMode; self.writePNG = writePNG; self.now = now
         self.settings = engine.latestProgress().settings
-        self.lastAutosave = now()
         let queue = DispatchQueue(label: "restyle.tui.background")
         self.runInBackground = { work in queue.async(execute: work) }
     }
@@ -186,14 +184,9 @@ final class App {
         theme = t; styles = t.styles; needsClear = true
     }
 
-    /// Autosave when due. Called every loop pass.
-    func tick() {
-        let t = now()
-        if config.autosave > 0 && t - lastAutosave >= config.autosave {
-            lastAutosave = t
-            saveSessionInBackground(reason: "autosaved")
-        }
-    }
+    /// Called every loop pass, for time-driven work of the screen. (Autosave is not here: it runs on its
+    /// own timer thread, see SessionKeeper, so a stalled terminal cannot delay it.)
+    func tick() {}
 
     // MARK: preview throttle
 

@@ -13,8 +13,10 @@ protocol EngineHandle: AnyObject, Sendable {
     func update(_ change: @escaping @Sendable (inout Settings) -> Void)
     /// Back to the init image (history kept, with a mark).
     func restart()
-    /// Ends the loop; returns after the current iteration finishes.
+    /// Ends the loop; the iteration in flight is abandoned. Returns when the loop has ended.
     func stop()
+    /// Asks the loop to end, without waiting.
+    func requestStop()
     /// Never blocks on an iteration.
     func latestProgress() -> EngineProgress
     /// Copy of the last published image; never blocks.

@@ -215,17 +215,76 @@ func reportingErrors(_ body: () throws -> Void) throws {
 }
 
 /// The interactive loop: poll keys with a short timeout, redraw what changed, never wait on the engine.
+/// Saves the session without the screen: the autosave timer, and the save-and-exit after SIGTERM or
+/// SIGHUP when the screen's own quit has not finished in time.
+final class SessionKeeper: Sendable {
+    let engine: EngineHandle
+    let path: String
+    private let queue = DispatchQueue(label: "restyle.keeper")
+    private let autosaving = LockedBox(false)
+
+    init(engine: EngineHandle, path: String) { self.engine = engine; self.path = path }
+
+    func startAutosave(every seconds: Double, mailbox: Mailbox) {
+        guard seconds > 0 else { return }
+        autosaving.withLock { $0 = true }
+        schedule(.now() + seconds, every: seconds, mailbox: mailbox)
+    }
+
+    /// Deadlines are counted from the start, so the period does not drift by the time each save takes.
+    private func schedule(_ when: DispatchTime, every seconds: Double, mailbox: Mailbox) {
+        queue.asyncAfter(deadline: when) { [self] in
+            guard autosaving.withLock({ $0 }) else { return }
+            do {
+                try engine.saveSession(to: path)
+                mailbox.post("autosaved to \(path)")
+            } catch {
+                mailbox.post("autosave failed: \(error)", error: true)
+            }
+            var next = when + seconds
+            while next < .now() { next = next + seconds }
+            schedule(next, every: seconds, mailbox: mailbox)
+        }
+    }
+
+    /// The screen's loop has begun its own quit (it saves and restores the terminal).
+    func quitting() { autosaving.withLock { $0 = false } }
+
+    /// Gives the screen `grace` seconds to quit on its own; if the process is still here then, saves
+    /// (the engine abandons its iteration in flight) and exits without touching the terminal, which
+    /// may be the stalled thing.
+    func terminate(after grace: Double) {
+        let engine = self.engine, path = self.path
+        queue.asyncAfter(deadline: .now() + grace) {
+            engine.requestStop()
+            do { try engine.saveSession(to: path) } catch {
+                writeStderr("restyle: could not save the session: \(Text.escaped("\(error)"))\n")
+                _exit(1)
+            }
+            _exit(0)
+        }
+    }
+}
+
 enum TUIRunner {
     static func run(engine: EngineHandle, config: TUIConfig, theme: Theme, themeDirs: [String]) throws {
         let inbox = SignalInbox()
+        let keeper = SessionKeeper(engine: engine, path: config.sessionPath)
         // Installed before the screen opens, so ncurses leaves these signals alone (it takes over only
-        // those left at their default action).
-        Signals.watch([SIGINT, SIGTERM, SIGHUP, SIGTSTP, SIGCONT]) { inbox.post($0) }
+        // those left at their default action). SIGTERM and SIGHUP also reach the keeper, which saves
+        // and exits on its own if the screen's loop cannot (a stalled SSH link blocks it in write).
+        Signals.watch([SIGINT, SIGTERM, SIGHUP, SIGTSTP, SIGCONT]) { sig in
+            inbox.post(sig)
+            if sig == SIGTERM || sig == SIGHUP { keeper.terminate(after: 1.0) }
+        }
         let screen = try CursesScreen()
         let app = App(engine: engine, config: config, theme: theme, themeDirs: themeDirs,
                       colorMode: screen.colorMode, writePNG: writeSnapshotPNG)
         if let c = screen.cellPixelSize { app.cellPixel = c }
         engine.start()
+        // Autosave runs on its own timer thread, never on the screen's, so it keeps its period whatever
+        // the terminal does.
+        keeper.startAutosave(every: config.autosave, mailbox: app.mailbox)
 
         var table = StyleTable()
         var dirty = true
@@ -278,6 +337,7 @@ enum TUIRunner {
             }
         }
 
+        keeper.quitting()
         // Quit: save first, while the screen can still say so.
         app.say("saving session…")
         let (w, h) = screen.size

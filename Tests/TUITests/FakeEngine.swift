@@ -23,6 +23,7 @@ final class FakeEngine: EngineHandle, @unchecked Sendable {
     func update(_ change: @escaping @Sendable (inout Settings) -> Void) { updates += 1; change(&progress.settings) }
     func restart() { restarts += 1 }
     func stop() { stopped = true }
+    func requestStop() { stopped = true }
     func latestProgress() -> EngineProgress { progress }
     func currentImage() -> (image: RGBImage, generation: Int) { (image, progress.imageGeneration) }
     func lossHistory() -> (points: [HistoryPoint], marks: [Int]) { (history, marks) }

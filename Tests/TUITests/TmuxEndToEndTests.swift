@@ -256,3 +256,28 @@ final class TmuxEndToEndTests: XCTestCase {
         XCTAssertEqual(try waitForExit(), 0)
     }
 }
+
+/// The screen over a stalled link: a pty whose reader stops reading (scripts/pty_stall.py). Autosave
+/// must keep its period and SIGTERM must save and exit within 2 s while the screen thread is blocked.
+final class StalledTerminalTests: XCTestCase {
+    func testAutosaveAndSIGTERMDoNotDependOnTheScreen() throws {
+        let dir = NSTemporaryDirectory() + "restyle-pty-\(getpid())-\(UUID().uuidString.prefix(6))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try ImageIO.writePNG(Bench.syntheticImage(width: 48, height: 40, seed: 1), to: dir + "/cat.png")
+        try ImageIO.writePNG(Bench.syntheticImage(width: 40, height: 40, seed: 2), to: dir + "/paint.png")
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("scripts/pty_stall.py").path
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", script, RunTestCase.binary, dir, "cat.png", "paint.png"]
+        var env = ProcessInfo.processInfo.environment
+        env["RESTYLE_HOME"] = VGGWeights.home
+        p.environment = env
+        let out = Pipe(); p.standardOutput = out
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, text)
+        print("pty stall: \(text)")
+    }
+}

@@ -12,6 +12,8 @@ final class App {
     private(set) var theme: Theme
     private(set) var styles: ThemeStyles
     var colorMode: ColorMode
+    /// The terminfo entry in use, shown in help with the colour mode.
+    var terminalName = ""
     /// Pixel size of one character cell; 1:2 unless the terminal says otherwise.
     var cellPixel: (w: Double, h: Double) = (1, 2)
 

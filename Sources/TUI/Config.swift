@@ -7,6 +7,7 @@ struct TUIConfig {
     var outDir: String = "restyle-out"
     /// Seconds between automatic session saves; 0 turns them off.
     var autosave: Double = 60
+    var color: ColorRequest = .auto
     /// Used to name snapshots and the session file.
     var contentStem: String = "content"
     var styleStem: String = "style"

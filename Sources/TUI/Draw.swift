@@ -21,7 +21,8 @@ extension App {
                           message: msg, messageIsError: isErr, compact: layout.kind == .compact, st: st)
         if let h = layout.hint { StatusWidget.drawHint(&g, h, st: st) }
         if showHelp {
-            OverlayWidget.drawBox(&g, title: "keys", lines: OverlayWidget.helpLines, footer: "any key closes", st: st)
+            let mode = ("colour", "\(colorMode.label)" + (terminalName.isEmpty ? "" : " (\(terminalName))"))
+            OverlayWidget.drawBox(&g, title: "keys", lines: OverlayWidget.helpLines + [mode], footer: "any key closes", st: st)
         } else if confirmRestart {
             OverlayWidget.drawBox(&g, title: "restart", lines: [("", "Restart from the init image?"),
                                                                 ("", "The loss history is kept.")],

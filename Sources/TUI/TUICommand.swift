@@ -16,11 +16,18 @@ struct TUIOptions: ParsableArguments {
     @Option(help: "Seconds between automatic session saves (0: never).")
     var autosave: Double = 60
 
+    @Option(help: "Colours: auto (24-bit when COLORTERM says so, else what terminfo says), direct (24-bit), 256, 16 or mono.")
+    var color: String = "auto"
+
     func config() throws -> TUIConfig {
         guard fps.isFinite, fps > 0 else { throw RestyleError.badInput("--fps: must be > 0, got \(fps)") }
         guard autosave.isFinite, autosave >= 0 else { throw RestyleError.badInput("--autosave: must be ≥ 0, got \(autosave)") }
         var c = TUIConfig()
         c.fps = fps; c.theme = theme; c.outDir = outDir ?? "restyle-out"; c.autosave = autosave
+        guard let request = ColorRequest(rawValue: color) else {
+            throw RestyleError.badInput("--color: expected auto, direct, 256, 16 or mono, got '\(color)'")
+        }
+        c.color = request
         return c
     }
 }
@@ -277,9 +284,10 @@ enum TUIRunner {
             inbox.post(sig)
             if sig == SIGTERM || sig == SIGHUP { keeper.terminate(after: 1.0) }
         }
-        let screen = try CursesScreen()
+        let screen = try CursesScreen(request: config.color)
         let app = App(engine: engine, config: config, theme: theme, themeDirs: themeDirs,
                       colorMode: screen.colorMode, writePNG: writeSnapshotPNG)
+        app.terminalName = screen.terminalName
         if let c = screen.cellPixelSize { app.cellPixel = c }
         engine.start()
         // Autosave runs on its own timer thread, never on the screen's, so it keeps its period whatever

@@ -27,11 +27,24 @@ final class CursesScreen {
     private var lastPairReset = -Double.infinity
     private var defaultColors = false
 
-    init(env: [String: String] = ProcessInfo.processInfo.environment) throws {
+    /// The terminfo entry opened (TERM, or its `-direct` sibling for 24-bit colour).
+    let terminalName: String
+
+    init(env: [String: String] = ProcessInfo.processInfo.environment, request: ColorRequest = .auto) throws {
         setlocale(LC_ALL, "")
         // newterm rather than initscr: initscr exits the process on an unknown TERM, newterm lets us say why.
-        guard newterm(nil, restyle_stdout(), restyle_stdin()) != nil else {
+        let directName = TerminalType.choose(env: env, request: request)
+        var opened = directName.flatMap { name in name.withCString { newterm($0, restyle_stdout(), restyle_stdin()) } }
+        terminalName = opened != nil ? directName! : (env["TERM"] ?? "unset")
+        if opened == nil { opened = newterm(nil, restyle_stdout(), restyle_stdin()) }
+        guard opened != nil else {
             throw RestyleError.badInput("cannot use this terminal (TERM=\(env["TERM"] ?? "unset")); try TERM=xterm-256color")
+        }
+        // A terminal that cannot move the cursor (TERM=dumb) would get a garbled scroll of frames.
+        let cup = tigetstr("cup")
+        if cup == nil || Int(bitPattern: cup) == -1 {
+            endwin()
+            throw RestyleError.badInput("this terminal cannot move the cursor (TERM=\(env["TERM"] ?? "unset")); use a full terminal, or `restyle run` for headless work")
         }
         raw()          // Ctrl-C and Ctrl-Z arrive as keys, handled like q and suspend
         noecho()
@@ -48,7 +61,7 @@ final class CursesScreen {
         colors = Int(restyle_colors())
         maxPairs = Int(restyle_color_pairs())
         has = has && colors >= 8
-        colorMode = ColorMode.detect(env: env, hasColors: has, colors: colors)
+        colorMode = ColorMode.detect(env: env, hasColors: has, colors: colors, request: request)
         let rgbFlag = tigetflag("RGB")
         direct = colorMode == .truecolor && (rgbFlag > 0 || colors >= 1 << 24)
     }

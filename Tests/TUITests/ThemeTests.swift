@@ -104,3 +104,35 @@ final class ThemeFileTests: XCTestCase {
         for p in [fifo, big, bin] { XCTAssertThrowsError(try Theme.load(p, dirs: []), p) }
     }
 }
+
+final class TerminalTypeTests: XCTestCase {
+    let installed: (String) -> Bool = { ["xterm-direct", "tmux-direct", "kitty-direct"].contains($0) }
+
+    func choose(_ env: [String: String], _ r: ColorRequest = .auto) -> String? {
+        TerminalType.choose(env: env, request: r, exists: installed)
+    }
+
+    func testDirectSiblingOnlyWhenTwentyFourBitIsAnnounced() {
+        XCTAssertEqual(choose(["TERM": "xterm-256color", "COLORTERM": "truecolor"]), "xterm-direct")
+        XCTAssertEqual(choose(["TERM": "xterm-256color", "COLORTERM": "24bit"]), "xterm-direct")
+        XCTAssertNil(choose(["TERM": "xterm-256color"]))
+        XCTAssertEqual(choose(["TERM": "tmux-256color", "COLORTERM": "truecolor"]), "tmux-direct")
+        XCTAssertNil(choose(["TERM": "tmux-256color"]))
+        XCTAssertEqual(choose(["TERM": "screen-256color", "COLORTERM": "truecolor", "TMUX": "/tmp/t,1,0"]), "tmux-direct")
+        XCTAssertNil(choose(["TERM": "screen-256color", "COLORTERM": "truecolor"]), "GNU screen keeps 256")
+        XCTAssertNil(choose(["TERM": "screen-256color"]))
+        XCTAssertEqual(choose(["TERM": "xterm-kitty", "COLORTERM": "truecolor"]), "xterm-direct")
+        XCTAssertNil(choose(["TERM": "xterm-256color", "COLORTERM": "truecolor", "NO_COLOR": "1"]))
+        XCTAssertNil(choose(["TERM": "linux", "COLORTERM": "truecolor"]), "no linux-direct installed")
+        XCTAssertNil(choose(["TERM": "xterm-direct", "COLORTERM": "truecolor"]), "already direct")
+    }
+
+    func testColorOptionOverrides() {
+        XCTAssertEqual(choose(["TERM": "xterm-256color"], .direct), "xterm-direct")
+        XCTAssertNil(choose(["TERM": "xterm-256color", "COLORTERM": "truecolor"], .c256))
+        XCTAssertEqual(ColorMode.detect(env: ["COLORTERM": "truecolor"], hasColors: true, colors: 256, request: .c256), .c256)
+        XCTAssertEqual(ColorMode.detect(env: [:], hasColors: true, colors: 256, request: .c16), .c16)
+        XCTAssertEqual(ColorMode.detect(env: [:], hasColors: true, colors: 256, request: .mono), .mono)
+        XCTAssertEqual(ColorMode.detect(env: [:], hasColors: true, colors: 1 << 24), .truecolor, "a -direct entry is 24-bit")
+    }
+}

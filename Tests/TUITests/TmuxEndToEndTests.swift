@@ -58,10 +58,11 @@ final class TmuxEndToEndTests: XCTestCase {
         return (status >> 8) & 0xFF
     }
 
-    /// Starts restyle in a new detached session; the exit status lands in dir/exit.
-    func start(_ args: String, width: Int = 100, height: Int = 30) throws {
-        let env = "RESTYLE_HOME='\(VGGWeights.home)' TERM=screen-256color"
-        let cmd = "cd '\(dir)' && env \(env) '\(RunTestCase.binary)' \(args); echo $? > '\(dir)/exit'; sleep 60"
+    /// Starts restyle in a new detached session; the exit status lands in dir/exit. NO_COLOR, which
+    /// `swift test` sets, is removed: the screen is tested as a user's terminal has it.
+    func start(_ args: String, width: Int = 100, height: Int = 30, term: String = "screen-256color", env extra: String = "") throws {
+        let env = "RESTYLE_HOME='\(VGGWeights.home)' TERM=\(term) \(extra)"
+        let cmd = "cd '\(dir)' && env -u NO_COLOR \(env) '\(RunTestCase.binary)' \(args); echo $? > '\(dir)/exit'; sleep 60"
         try tmux(["new-session", "-d", "-s", session, "-x", "\(width)", "-y", "\(height)", cmd])
     }
 
@@ -254,6 +255,39 @@ final class TmuxEndToEndTests: XCTestCase {
         XCTAssertEqual(iteration(r), saved.iteration, r)
         try keys("q")
         XCTAssertEqual(try waitForExit(), 0)
+    }
+}
+
+extension TmuxEndToEndTests {
+    /// Issue 7 §3: with COLORTERM=truecolor under a 256-colour TERM, the preview is sent in 24-bit colour
+    /// (SGR 38;2 / 48;2), and without it in 256 colours.
+    func testTrueColourWhenAnnouncedEvenWithA256ColourTERM() throws {
+        try start("cat.png paint.png --size 48 --out-dir out --autosave 0", term: "tmux-256color", env: "COLORTERM=truecolor TMUX=x")
+        try waitFor("the engine to run") { (self.iteration($0) ?? 0) >= 2 }
+        let rgb = try tmux(["capture-pane", "-e", "-p", "-t", session])
+        XCTAssertTrue(rgb.contains("48;2;") || rgb.contains("38;2;"), "24-bit SGR expected:\n\(rgb.prefix(400))")
+        try keys("?")
+        try waitFor("help names the mode") { $0.contains("24-bit colour (tmux-direct)") }
+        try keys("q"); try keys("q")
+        _ = try waitForExit()
+
+        unlink(dir + "/exit")
+        try tmux(["kill-session", "-t", session])
+        try start("cat.png paint.png --size 48 --out-dir out2 --autosave 0", term: "tmux-256color")
+        try waitFor("the engine to run") { (self.iteration($0) ?? 0) >= 2 }
+        let c256 = try tmux(["capture-pane", "-e", "-p", "-t", session])
+        XCTAssertFalse(c256.contains("48;2;") || c256.contains("38;2;"), "no 24-bit without COLORTERM")
+        XCTAssertTrue(c256.contains("48;5;") || c256.contains("38;5;"), "256-colour SGR")
+        try keys("q")
+        _ = try waitForExit()
+    }
+
+    /// Issue 7 §6: a terminal that cannot address the cursor is refused with one line and exit 2.
+    func testDumbTerminalIsRefused() throws {
+        try start("cat.png paint.png --size 48 --out-dir out --autosave 0", term: "dumb")
+        XCTAssertEqual(try waitForExit(), 2)
+        let s = try screen()
+        XCTAssertTrue(s.contains("cannot move the cursor"), s)
     }
 }
 

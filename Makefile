@@ -9,6 +9,9 @@
 #   make bench-tui  key latency and terminal bytes/s of the TUI (scripts/bench-tui.py)
 #   make test-sanitize  the thread-sensitive tests under ThreadSanitizer, the image tests under
 #                AddressSanitizer (debug builds in .build-tsan/ and .build-asan/; slow, opt-in)
+#   make fuzz    every fuzz target, $(FUZZ_SECONDS)s each; what fails goes to Tests/Fuzz/TARGET/
+#   make fuzz-session  libFuzzer on the session reader (fuzz/swift, scripts/fuzz-swift.sh);
+#                fuzz-session-resume (the whole resume), fuzz-safetensors, fuzz-theme likewise
 #   make clean   remove build products and restyle-out/
 #
 # RESTYLE_HOME (where weights and demo images live) defaults like setup.sh's:
@@ -42,6 +45,8 @@ DEMO_CONTENT ?= astronaut.png
 DEMO_STYLE ?= hubble_deep_field.jpg
 DEMO_SIZE ?= 256
 OUT_DIR := restyle-out
+# Seconds per fuzz target; make fuzz FUZZ_SECONDS=0 only replays the corpus.
+FUZZ_SECONDS ?= 120
 
 .PHONY: all setup build test test-sanitize demo demo-run bench bench-tui clean
 
@@ -68,6 +73,28 @@ test-sanitize: setup
 	TSAN_OPTIONS=halt_on_error=1 $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --filter '$(TSAN_TESTS)'
 	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
 	ASAN_OPTIONS=detect_leaks=0 $(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan --filter '$(ASAN_TESTS)'
+
+# libFuzzer on the Swift readers of untrusted files (scripts/fuzz-swift.sh): instrumented builds,
+# seeds and the growing corpus in .build-fuzz-swift/; no `swift build` needed. Any crash, hang or
+# out-of-memory input is kept in Tests/Fuzz/TARGET/ (which `make test` replays) and fails the target.
+.PHONY: fuzz fuzz-session fuzz-session-resume fuzz-safetensors fuzz-theme clean-fuzz-swift
+fuzz: fuzz-session fuzz-session-resume fuzz-safetensors fuzz-theme
+
+fuzz-session:
+	bash scripts/fuzz-swift.sh session $(FUZZ_SECONDS)
+
+fuzz-session-resume:
+	bash scripts/fuzz-swift.sh session-resume $(FUZZ_SECONDS)
+
+fuzz-safetensors:
+	bash scripts/fuzz-swift.sh safetensors $(FUZZ_SECONDS)
+
+fuzz-theme:
+	bash scripts/fuzz-swift.sh theme $(FUZZ_SECONDS)
+
+clean: clean-fuzz-swift
+clean-fuzz-swift:
+	rm -rf .build-fuzz-swift
 
 # The TUI on the demo pair (restyle with no images opens it); snapshots and the
 # session go to restyle-out/.

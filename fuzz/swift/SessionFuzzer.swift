@@ -22,6 +22,12 @@ public func sessionTestOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> In
         precondition(s.start.width == s.content.width && s.start.height == s.content.height)
         precondition(s.elapsed.isFinite && s.elapsed >= 0 && (0...Limits.maxIterations).contains(s.iteration))
         precondition(s.rest.remaining >= 0 && s.rest.remaining <= bytes.count)
+        // What the TUI converts to Int (the status line's elapsed time) or offsets (the chart's iteration
+        // axis and marks: i + 1, Int(x) of a scaled position) must be in range too.
+        precondition(s.elapsed < 0x1p62, "elapsed time \(s.elapsed) s")
+        let iterations = 0...Limits.maxIterations
+        precondition(s.history.points.allSatisfy { iterations.contains($0.iteration) }, "history iteration out of range")
+        precondition(s.history.marks.allSatisfy { iterations.contains($0) }, "mark out of range")
     }
     return 0
 }

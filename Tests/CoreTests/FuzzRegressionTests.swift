@@ -38,7 +38,13 @@ final class FuzzRegressionTests: XCTestCase {
         for input in Self.inputs("session") + Self.inputs("session-resume") {
             let data = try Data(contentsOf: input)
             expectRestyleErrorOrSuccess(input, "SessionState") {
-                _ = try SessionState(data: data, source: input.lastPathComponent)
+                let s = try SessionState(data: data, source: input.lastPathComponent)
+                // What fuzz/swift/SessionFuzzer.swift requires of an accepted session: what the TUI makes
+                // Ints of is in range.
+                let iterations = 0...Limits.maxIterations
+                XCTAssertLessThanOrEqual(s.elapsed, Limits.maxElapsedSeconds, input.lastPathComponent)
+                XCTAssertTrue(s.history.points.allSatisfy { iterations.contains($0.iteration) }, input.lastPathComponent)
+                XCTAssertTrue(s.history.marks.allSatisfy { iterations.contains($0) }, input.lastPathComponent)
             }
         }
     }

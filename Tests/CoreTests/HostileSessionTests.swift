@@ -158,6 +158,23 @@ final class HostileSessionTests: XCTestCase {
         XCTAssertNoThrow(try SessionState(data: Self.wrap(try p.bytes()), source: "s.session"))
     }
 
+    /// Found by the session-resume fuzzer: a step undone for being non-finite left L-BFGS's direction
+    /// non-finite, and the next save wrote it, so the session could not be read back. After a reset
+    /// there is nothing non-finite to save.
+    func testLBFGSResetLeavesStateThatSavesAndReadsBack() throws {
+        let n = 6
+        let o = try LBFGS(count: n, history: 2)
+        var x = [Float](repeating: 100, count: n)
+        let g: [Float] = [1, -2, 3, -4, 5, -6]
+        o.step(x: &x, grad: g, count: n, learningRate: 1)
+        o.d.ptr[2] = .infinity; o.d.ptr[3] = .nan // what a step that overflowed leaves
+        o.reset()
+        var w = BinaryWriter(DataSink())
+        try o.encode(into: &w)
+        var r = BinaryReader(w.sink.data, source: "s.session")
+        XCTAssertNoThrow(try LBFGS(count: n, history: 2).decode(from: &r, count: n))
+    }
+
     /// The rest of a session (x, g, optimizer state) needs the network, so these go through `resume`.
     func testNaNImageAndHugeOptimizerStateAreRefused() throws {
         let w = VGGWeights(randomSeed: 1)

@@ -127,7 +127,8 @@ public final class Optimization {
             if outcome == .cancelled { return .cancelled }
         }
         let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-        elapsed += dt
+        // Saturated at the limit a session may state, so a run resumed at it still saves readably.
+        elapsed = min(elapsed + dt, Limits.maxElapsedSeconds)
         recent.append(dt)
         if recent.count > 9 { recent.removeFirst() }
         if terms.isFinite {

@@ -7,7 +7,10 @@
 #   make demo-run  the same pair headless, into restyle-out/demo.png
 #   make bench   build, then `restyle bench` at 256² and 512²
 #   make bench-tui  key latency and terminal bytes/s of the TUI (scripts/bench-tui.py)
-#   make clean   remove build products and restyle-out/
+#   make fuzz    every fuzz target below, $(FUZZ_SECONDS)s each (scripts/fuzz.sh)
+#   make fuzz-image  libFuzzer on the PNG/JPEG decoders; failing inputs go to Tests/Fuzz/image/
+#   make fuzz-png-roundtrip  libFuzzer on PNG encode, then decode and text read back
+#   make clean   remove build products (.build, .build-fuzz with its corpus) and restyle-out/
 #
 # RESTYLE_HOME (where weights and demo images live) defaults like setup.sh's:
 # ${XDG_CACHE_HOME:-$HOME/.cache}/restyle. Set it in the environment or on the
@@ -40,8 +43,10 @@ DEMO_CONTENT ?= astronaut.png
 DEMO_STYLE ?= hubble_deep_field.jpg
 DEMO_SIZE ?= 256
 OUT_DIR := restyle-out
+# Seconds per fuzz target; make fuzz FUZZ_SECONDS=0 only replays the corpus.
+FUZZ_SECONDS ?= 120
 
-.PHONY: all setup build test demo demo-run bench bench-tui clean
+.PHONY: all setup build test demo demo-run bench bench-tui fuzz fuzz-image fuzz-png-roundtrip clean
 
 all: build
 
@@ -76,5 +81,16 @@ bench: build
 bench-tui: build
 	python3 scripts/bench-tui.py --binary $(BIN)
 
+# Fuzzing needs no Swift build, only clang (Swift's has libFuzzer) and the
+# libpng/libjpeg headers that setup installs; build products and the growing
+# corpus live in .build-fuzz/.
+fuzz: fuzz-image fuzz-png-roundtrip
+
+fuzz-image:
+	bash scripts/fuzz.sh image $(FUZZ_SECONDS)
+
+fuzz-png-roundtrip:
+	bash scripts/fuzz.sh png-roundtrip $(FUZZ_SECONDS)
+
 clean:
-	rm -rf .build $(OUT_DIR)
+	rm -rf .build .build-fuzz $(OUT_DIR)

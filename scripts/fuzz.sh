@@ -24,9 +24,12 @@
 #   FUZZ_CC       a clang with libFuzzer (default: the clang beside `swift`,
 #                 else clang on PATH)
 #   FUZZ_BUILD    build directory (default .build-fuzz)
-#   FUZZ_RSS_MB   libFuzzer's -rss_limit_mb, also the largest single malloc
-#                 (default 2048: a 50-megapixel RGB image is 150 MB, plus
-#                 libjpeg's buffers, under ASan)
+#   FUZZ_RSS_MB   libFuzzer's -rss_limit_mb (default 2048: a 50-megapixel
+#                 image is 150 MB of RGB plus up to 400 MB of libjpeg
+#                 coefficients, under ASan)
+#   FUZZ_MALLOC_MB  the largest single allocation before it counts as a bug
+#                 (-malloc_limit_mb, default 512: within the size limits no
+#                 buffer needs more than about 200 MB)
 #   FUZZ_TIMEOUT  seconds one input may take before it counts as a hang (10)
 #   FUZZ_FLAGS    extra libFuzzer flags, e.g. FUZZ_FLAGS='-jobs=2 -workers=2'
 #
@@ -55,6 +58,7 @@ SECONDS_TO_RUN="${2:-120}"
 
 BUILD="${FUZZ_BUILD:-.build-fuzz}"
 RSS_MB="${FUZZ_RSS_MB:-2048}"
+MALLOC_MB="${FUZZ_MALLOC_MB:-512}"
 TIMEOUT="${FUZZ_TIMEOUT:-10}"
 read -r -a EXTRA_FLAGS <<<"${FUZZ_FLAGS:-}"
 
@@ -145,7 +149,8 @@ run_target() { # NAME (as in build_NAME, seeds_NAME)
   mkdir -p "$seeds" "$corpus" "$artifacts" "$regress" "$(dirname "$log")"
   "seeds_$fn" "$seeds"
 
-  local flags=(-max_len="$MAX_LEN" -rss_limit_mb="$RSS_MB" -timeout="$TIMEOUT"
+  local flags=(-max_len="$MAX_LEN" -rss_limit_mb="$RSS_MB" -malloc_limit_mb="$MALLOC_MB"
+               -timeout="$TIMEOUT"
                -artifact_prefix="$artifacts" -print_final_stats=1)
   [[ -n "$DICT" ]] && flags+=(-dict="$DICT")
   if ((SECONDS_TO_RUN == 0)); then

@@ -176,6 +176,11 @@ const char *imageio_png_read_text(const unsigned char *data, size_t size,
     png_infop info = NULL;
     png_structp png = reader(&s, &info);
     if (!png) return imageio_fail(err, "out of memory");
+    /* No caller checks the size before this reads rows, so libpng's own limit
+     * (a million pixels per side) is put back: without it a 60-byte file
+     * declaring a width of 2^30 had libpng allocate and zero 5 GB of row
+     * buffers. (Found by fuzz/image_decode_fuzzer.c.) */
+    png_set_user_limits(png, PNG_USER_WIDTH_MAX, PNG_USER_HEIGHT_MAX);
     unsigned char *volatile row = NULL;
     if (setjmp(png_jmpbuf(png))) {
         free(row);

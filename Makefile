@@ -81,9 +81,10 @@ bench: build
 bench-tui: build
 	python3 scripts/bench-tui.py --binary $(BIN)
 
-# Fuzzing needs no Swift build, only clang (Swift's has libFuzzer) and the
-# libpng/libjpeg headers that setup installs; build products and the growing
-# corpus live in .build-fuzz/.
+# Fuzzing needs no Swift build, only clang (Swift's has libFuzzer). The first
+# run builds instrumented libpng and libjpeg-turbo from the system's Debian
+# source packages (FUZZ_LIBS=system skips that); they, the build products and
+# the growing corpus live in .build-fuzz/.
 fuzz: fuzz-image fuzz-png-roundtrip
 
 fuzz-image:

@@ -13,9 +13,10 @@
 # SECONDS=0 only replays the seeds, the kept corpus and the regression inputs.
 #
 # Each run builds the target with ASan, UBSan and libFuzzer into .build-fuzz/
-# (ignored by git), writes a fresh seed corpus there, and fuzzes on one core
-# with the seeds, the corpus kept from earlier runs (.build-fuzz/corpus/TARGET,
-# which grows) and the regression inputs (Tests/Fuzz/TARGET/) as its start.
+# (ignored by git), with libpng and libjpeg instrumented too, writes a fresh
+# seed corpus there, and fuzzes on one core with the seeds, the corpus kept
+# from earlier runs (.build-fuzz/corpus/TARGET, which grows) and the
+# regression inputs (Tests/Fuzz/TARGET/) as its start.
 # At the end it prints the execution count and exec/s from libFuzzer's final
 # stats. Any crash, leak, timeout or out-of-memory input is copied into
 # Tests/Fuzz/TARGET/ as a regression input, and the script then exits 1.
@@ -32,6 +33,10 @@
 #                 buffer needs more than about 200 MB)
 #   FUZZ_TIMEOUT  seconds one input may take before it counts as a hang (10)
 #   FUZZ_FLAGS    extra libFuzzer flags, e.g. FUZZ_FLAGS='-jobs=2 -workers=2'
+#   FUZZ_LIBS     source (default): libpng and libjpeg-turbo built from the
+#                 system's Debian source packages with the same instrumentation,
+#                 so libFuzzer sees inside them; system: the installed libraries
+#                 as they are (see "libpng and libjpeg" below)
 #
 # Adding a target: write build_NAME (it sets BIN, and may set DICT and MAX_LEN)
 # and seeds_NAME DIR (writes seed inputs into DIR, may write none), and add
@@ -97,21 +102,127 @@ SAN_FLAGS=(-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined
            -fno-sanitize-recover=all)
 CIMAGEIO=Sources/CImageIO
 CIMAGEIO_SOURCES=("$CIMAGEIO/imageio.c" "$CIMAGEIO/png_io.c" "$CIMAGEIO/jpeg_io.c")
-# libpng and libjpeg are the system's, as in the Swift build (Package.swift):
-# the fuzzer tests our code against the libraries restyle really links.
-IMAGE_LIBS=(-lpng16 -ljpeg -lz)
+SYSTEM_IMAGE_LIBS=(-lpng16 -ljpeg -lz)
+
+# --- libpng and libjpeg -----------------------------------------------------
+#
+# FUZZ_LIBS=source (the default) builds the system's own libpng and
+# libjpeg-turbo from their Debian source packages, instrumented like our code,
+# into $BUILD/libs (once; later runs reuse them). libFuzzer then sees
+# coverage inside the decoders (about 11000 edges instead of 140 in our
+# wrapper alone) and ASan checks their memory too. It needs the Debian
+# archive's sources (fetched with apt-get under $BUILD/apt, leaving the
+# system's apt configuration alone), dpkg-source and cmake. If that fails,
+# or with FUZZ_LIBS=system, the system libraries are linked as they are:
+# still the code restyle runs, but the fuzzer is blind inside them.
+
+LIBS_DIR="$BUILD/libs"
+
+# apt-get source with the machine's own Debian mirrors turned into deb-src
+# entries; security suites are left out, as mirrors often lack their sources.
+fetch_debian_source() { # PACKAGE DEST
+  local apt="$BUILD/apt" dl="$BUILD/apt/dl"
+  command -v apt-get >/dev/null && command -v dpkg-source >/dev/null || return 1
+  mkdir -p "$apt/lists/partial" "$apt/sources.list.d" "$dl"
+  if [[ ! -s "$apt/sources.list" && ! -s "$apt/sources.list.d/src.sources" ]]; then
+    if [[ -f /etc/apt/sources.list ]]; then
+      { grep -E '^deb ' /etc/apt/sources.list || true; } | grep -v security |
+        sed 's/^deb /deb-src /' >"$apt/sources.list"
+    fi
+    cat /etc/apt/sources.list.d/*.sources 2>/dev/null |
+      awk 'BEGIN { RS = ""; ORS = "\n\n" } /Types:/ && !/security/ { sub(/Types:[^\n]*/, "Types: deb-src"); print }' \
+        >"$apt/sources.list.d/src.sources"
+  fi
+  local opts=(-o "Dir::Etc::SourceList=$ROOT/$apt/sources.list"
+              -o "Dir::Etc::SourceParts=$ROOT/$apt/sources.list.d"
+              -o "Dir::State::Lists=$ROOT/$apt/lists" -o Debug::NoLocking=1
+              -o APT::Sandbox::User=root)
+  if [[ -z "$(ls "$apt/lists" | grep -i sources)" ]]; then
+    apt-get "${opts[@]}" update >"$apt/update.log" 2>&1 || return 1
+  fi
+  (cd "$dl" && apt-get "${opts[@]}" source --download-only "$1") >"$apt/source-$1.log" 2>&1 ||
+    return 1
+  local dsc
+  dsc="$(ls -t "$dl/$1"_*.dsc | head -1)"
+  rm -rf "$2"
+  mkdir -p "$(dirname "$2")"
+  # apt-get checked the files against the signed index; dpkg-source's own
+  # signature check only warns without Debian's keyring.
+  dpkg-source -x "$dsc" "$2" >>"$apt/source-$1.log" 2>&1
+}
+
+# Static, instrumented libpng16.a and libjpeg.a with their headers.
+build_source_libs() {
+  local flags="-g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fsanitize=fuzzer-no-link"
+  local png="$LIBS_DIR/libpng" jpeg="$LIBS_DIR/libjpeg-turbo" f
+  mkdir -p "$LIBS_DIR"
+  if [[ ! -f "$png/build/libpng16.a" ]]; then
+    say "fetching and building an instrumented libpng (once)"
+    fetch_debian_source libpng1.6 "$png/src" || return 1
+    mkdir -p "$png/build"
+    cp "$png/src/png.h" "$png/src/pngconf.h" "$png/build/"
+    # The system's configuration, so the options match the library restyle links.
+    cp /usr/include/libpng16/pnglibconf.h "$png/build/" 2>/dev/null ||
+      cp "$png/src/scripts/pnglibconf.h.prebuilt" "$png/build/pnglibconf.h"
+    for f in png pngerror pngget pngmem pngpread pngread pngrio pngrtran pngrutil pngset \
+             pngtrans pngwio pngwrite pngwtran pngwutil; do
+      # shellcheck disable=SC2086
+      "$CC" $flags -c -I "$png/build" "$png/src/$f.c" -o "$png/build/$f.o" || return 1
+    done
+    ar rcs "$png/build/libpng16.a" "$png/build/"*.o
+  fi
+  if [[ ! -f "$jpeg/build/libjpeg.a" ]]; then
+    say "fetching and building an instrumented libjpeg-turbo (once, a few minutes)"
+    if ! command -v cmake >/dev/null; then
+      if [[ "$(id -u)" -eq 0 ]] && command -v apt-get >/dev/null; then
+        say "installing cmake"
+        apt-get install -y cmake >"$LIBS_DIR/cmake-install.log" 2>&1 || return 1
+      else
+        say "warning: libjpeg-turbo needs cmake (apt-get install cmake)"
+        return 1
+      fi
+    fi
+    fetch_debian_source libjpeg-turbo "$jpeg/src" || return 1
+    rm -rf "$jpeg/build"
+    CC="$CC" cmake -S "$jpeg/src" -B "$jpeg/build" -DENABLE_SHARED=0 -DWITH_SIMD=0 \
+      -DWITH_TURBOJPEG=0 -DCMAKE_BUILD_TYPE=None -DCMAKE_C_FLAGS="$flags" \
+      >"$LIBS_DIR/libjpeg-cmake.log" 2>&1 || return 1
+    make -C "$jpeg/build" jpeg-static >"$LIBS_DIR/libjpeg-make.log" 2>&1 || return 1
+  fi
+  IMAGE_CFLAGS=(-I "$png/build" -I "$jpeg/build" -I "$jpeg/src")
+  IMAGE_LIBS=("$png/build/libpng16.a" "$jpeg/build/libjpeg.a" -lz -lm)
+}
+
+# Sets IMAGE_CFLAGS and IMAGE_LIBS for the fuzz targets.
+image_libs() {
+  IMAGE_CFLAGS=()
+  IMAGE_LIBS=("${SYSTEM_IMAGE_LIBS[@]}")
+  case "${FUZZ_LIBS:-source}" in
+    system) say "fuzzing against the system libpng and libjpeg (not instrumented)" ;;
+    source)
+      if ! build_source_libs; then
+        IMAGE_CFLAGS=()
+        IMAGE_LIBS=("${SYSTEM_IMAGE_LIBS[@]}")
+        say "warning: no instrumented libpng/libjpeg (see $BUILD/apt and $LIBS_DIR logs);"
+        say "warning: fuzzing against the system libraries, blind inside them"
+      fi
+      ;;
+    *) die "FUZZ_LIBS must be source or system, not '$FUZZ_LIBS'" ;;
+  esac
+}
 
 # The seed writer needs no instrumentation; it links the test writers too.
 build_seed_writer() {
   "$CC" -O1 -g -I "$CIMAGEIO/include" -I "$CIMAGEIO" fuzz/make_seeds.c \
-    "${CIMAGEIO_SOURCES[@]}" "$CIMAGEIO/test_writers.c" "${IMAGE_LIBS[@]}" \
+    "${CIMAGEIO_SOURCES[@]}" "$CIMAGEIO/test_writers.c" "${SYSTEM_IMAGE_LIBS[@]}" \
     -o "$BUILD/make_seeds"
 }
 
 build_cimageio_fuzzer() { # NAME SOURCE
   BIN="$BUILD/$1"
-  "$CC" "${SAN_FLAGS[@]}" "${LD_FLAGS[@]}" -I "$CIMAGEIO/include" -I "$CIMAGEIO" "$2" \
-    "${CIMAGEIO_SOURCES[@]}" "${IMAGE_LIBS[@]}" -o "$BIN"
+  image_libs
+  "$CC" "${SAN_FLAGS[@]}" "${LD_FLAGS[@]}" "${IMAGE_CFLAGS[@]}" -I "$CIMAGEIO/include" \
+    -I "$CIMAGEIO" "$2" "${CIMAGEIO_SOURCES[@]}" "${IMAGE_LIBS[@]}" -o "$BIN"
 }
 
 # --- targets ----------------------------------------------------------------

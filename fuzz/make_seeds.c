@@ -44,19 +44,6 @@ static void write_file(const char *name, const unsigned char *data, size_t size)
     written++;
 }
 
-static unsigned char *read_file(const char *name, size_t *size) {
-    FILE *fp = fopen(path_of(name), "rb");
-    if (!fp) die(name, strerror(errno));
-    fseek(fp, 0, SEEK_END);
-    long n = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    unsigned char *buf = malloc((size_t)n);
-    if (!buf || fread(buf, 1, (size_t)n, fp) != (size_t)n) die(name, "cannot read back");
-    fclose(fp);
-    *size = (size_t)n;
-    return buf;
-}
-
 /* Deterministic busy content: gradients plus a little hash noise, so the
  * compressors have something to do and every byte value turns up. */
 static unsigned char *pattern(size_t n, unsigned seed) {

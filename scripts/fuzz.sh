@@ -34,7 +34,7 @@
 #   FUZZ_TIMEOUT  seconds one input may take before it counts as a hang (30:
 #                 the instrumented libjpeg takes about 10 s for a 44-megapixel
 #                 image that the system's decodes in 0.3 s)
-#   FUZZ_FLAGS    extra libFuzzer flags, e.g. FUZZ_FLAGS='-jobs=2 -workers=2'
+#   FUZZ_FLAGS    extra libFuzzer flags, e.g. FUZZ_FLAGS=-use_value_profile=1
 #   FUZZ_LIBS     source (default): libpng and libjpeg-turbo built from the
 #                 system's Debian source packages with the same instrumentation,
 #                 so libFuzzer sees inside them; system: the installed libraries

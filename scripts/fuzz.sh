@@ -135,11 +135,13 @@ fetch_debian_source() { # PACKAGE DEST
       awk 'BEGIN { RS = ""; ORS = "\n\n" } /Types:/ && !/security/ { sub(/Types:[^\n]*/, "Types: deb-src"); print }' \
         >"$apt/sources.list.d/src.sources"
   fi
-  local opts=(-o "Dir::Etc::SourceList=$ROOT/$apt/sources.list"
-              -o "Dir::Etc::SourceParts=$ROOT/$apt/sources.list.d"
-              -o "Dir::State::Lists=$ROOT/$apt/lists" -o Debug::NoLocking=1
+  local abs
+  abs="$(cd "$apt" && pwd)"
+  local opts=(-o "Dir::Etc::SourceList=$abs/sources.list"
+              -o "Dir::Etc::SourceParts=$abs/sources.list.d"
+              -o "Dir::State::Lists=$abs/lists" -o Debug::NoLocking=1
               -o APT::Sandbox::User=root)
-  if [[ -z "$(ls "$apt/lists" | grep -i sources)" ]]; then
+  if ! compgen -G "$apt/lists/*Sources*" >/dev/null; then
     apt-get "${opts[@]}" update >"$apt/update.log" 2>&1 || return 1
   fi
   (cd "$dl" && apt-get "${opts[@]}" source --download-only "$1") >"$apt/source-$1.log" 2>&1 ||
@@ -178,7 +180,8 @@ build_source_libs() {
     if ! command -v cmake >/dev/null; then
       if [[ "$(id -u)" -eq 0 ]] && command -v apt-get >/dev/null; then
         say "installing cmake"
-        apt-get install -y cmake >"$LIBS_DIR/cmake-install.log" 2>&1 || return 1
+        { apt-get install -y cmake || { apt-get update && apt-get install -y cmake; }; } \
+          >"$LIBS_DIR/cmake-install.log" 2>&1 || return 1
       else
         say "warning: libjpeg-turbo needs cmake (apt-get install cmake)"
         return 1

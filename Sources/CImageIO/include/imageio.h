@@ -61,7 +61,9 @@ void imageio_free(void *p);
 typedef void (*imageio_text_fn)(void *ctx, const char *key, const char *text,
                                 size_t text_len, int utf8);
 
-/* Reports every text chunk of a PNG, before and after the image data. */
+/* Reports every text chunk of a PNG, before and after the image data. The
+ * rows are decoded on the way, so images over a million pixels per side
+ * (libpng's default limit) are refused. */
 const char *imageio_png_read_text(const unsigned char *data, size_t size,
                                   imageio_text_fn fn, void *ctx, char *err);
 

@@ -117,8 +117,15 @@ final class TmuxEndToEndTests: XCTestCase {
         // Space pauses: the iteration stops; space again resumes.
         try keys("Space")
         s = try waitFor("paused") { $0.contains("paused") }
-        usleep(400_000)
-        let frozen = iteration(try screen())
+        // An iteration already in flight still finishes (slowly, on a loaded machine): wait until the
+        // count has held for a second, then it must hold.
+        var frozen = iteration(try screen())
+        var heldSince = Date()
+        while Date().timeIntervalSince(heldSince) < 1 {
+            usleep(100_000)
+            let now = iteration(try screen())
+            if now != frozen { frozen = now; heldSince = Date() }
+        }
         usleep(1_000_000)
         XCTAssertEqual(iteration(try screen()), frozen, "no iterations while paused")
 
@@ -232,7 +239,9 @@ final class TmuxEndToEndTests: XCTestCase {
 
         // Same pair again: asked first; n keeps the first session and starts "-2".
         unlink(dir + "/exit")
-        try tmux(["kill-session", "-t", session])
+        // A new tmux session beside the old one (killing the last session can take the server down
+        // while the next one starts); the class's tearDown ends the server.
+        session += "-2"
         try start("cat.png paint.png --size 48 --out-dir out --autosave 0")
         let q = try waitFor("the resume question") { $0.contains("resume it (iteration") }
         XCTAssertTrue(q.contains("β 100"), q)
@@ -246,7 +255,9 @@ final class TmuxEndToEndTests: XCTestCase {
 
         // And Enter resumes the first, paused, at its iteration.
         unlink(dir + "/exit")
-        try tmux(["kill-session", "-t", session])
+        // A new tmux session beside the old one (killing the last session can take the server down
+        // while the next one starts); the class's tearDown ends the server.
+        session += "-3"
         try start("cat.png paint.png --size 48 --out-dir out --autosave 0")
         try waitFor("the resume question") { $0.contains("resume it (iteration") }
         try keys("Enter")
@@ -272,7 +283,9 @@ extension TmuxEndToEndTests {
         _ = try waitForExit()
 
         unlink(dir + "/exit")
-        try tmux(["kill-session", "-t", session])
+        // A new tmux session beside the old one (killing the last session can take the server down
+        // while the next one starts); the class's tearDown ends the server.
+        session += "-2"
         try start("cat.png paint.png --size 48 --out-dir out2 --autosave 0", term: "tmux-256color")
         try waitFor("the engine to run") { (self.iteration($0) ?? 0) >= 2 }
         let c256 = try tmux(["capture-pane", "-e", "-p", "-t", session])

@@ -97,13 +97,19 @@ final class App {
         say("optimizer: \(next == .lbfgs ? "L-BFGS" : "Adam")")
     }
 
-    /// At the iteration limit, space means "keep going": the limit grows by its own size again.
+    /// At the iteration limit, space means "keep going": for as many iterations again as the limit
+    /// (500 → 1000; from a limit of 0, 100). Paused at the limit, one press resumes and continues.
     func togglePause() {
         let p = engine.latestProgress()
-        if p.state == .finished && !engine.isPaused {
-            let more = max(100, p.settings.iterations)
-            engine.update { $0.iterations += more }
-            say("continuing to \(p.settings.iterations + more) iterations")
+        // The limit as the user has set it: the engine's copy may not have taken the last change yet.
+        let limit = settings.iterations
+        if p.state == .finished || (engine.isPaused && p.iteration >= limit) {
+            let target = min(Limits.maxIterations, max(limit, p.iteration) + (limit > 0 ? limit : 100))
+            guard target > limit else { say("the iteration limit is already at its maximum", error: true); return }
+            settings.iterations = target
+            engine.update { $0.iterations = target }
+            if engine.isPaused { engine.resume() }
+            say("continuing to \(target) iterations")
             return
         }
         if engine.isPaused { engine.resume(); say("resumed") } else { engine.pause(); say("paused") }

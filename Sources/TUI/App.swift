@@ -34,6 +34,9 @@ final class App {
     private(set) var messageIsError = false
     private var messageTime = -Double.infinity
 
+    /// Seconds per iteration since the last restart or upscale, for the status bar and its ETA.
+    var rate = RateMeter()
+
     let preview = PreviewRenderer()
     private var lastPreviewTime = -Double.infinity
     var now: () -> Double
@@ -164,6 +167,7 @@ final class App {
 
     func upscale() {
         let engine = self.engine, mailbox = self.mailbox
+        rate.reset()
         say("upscaling…")
         runInBackground {
             do {

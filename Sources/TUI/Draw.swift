@@ -13,16 +13,20 @@ extension App {
             return
         }
         let progress = engine.latestProgress()
+        rate.observe(iteration: progress.iteration, elapsed: progress.elapsed, width: progress.width)
         drawPreview(&g, layout.preview, progress: progress)
         if let c = layout.chart { ChartWidget.draw(&g, c, history: engine.lossHistory(), st: st) }
         SlidersWidget.draw(&g, layout.sliders, settings: settings, selected: selected, editor: editor, st: st)
         let (msg, isErr) = statusMessage(progress: progress)
-        StatusWidget.draw(&g, layout.status, progress: progress, settings: settings, peakMemory: engine.peakMemoryBytes,
-                          message: msg, messageIsError: isErr, compact: layout.kind == .compact, st: st)
+        StatusWidget.draw(&g, layout.status, progress: progress, settings: settings, rate: rate.secondsPerIteration,
+                          memory: engine.memoryBytes, message: msg, messageIsError: isErr,
+                          compact: layout.kind == .compact, st: st)
         if let h = layout.hint { StatusWidget.drawHint(&g, h, st: st) }
         if showHelp {
             let mode = ("colour", "\(colorMode.label)" + (terminalName.isEmpty ? "" : " (\(terminalName))"))
-            OverlayWidget.drawBox(&g, title: "keys", lines: OverlayWidget.helpLines + [mode], footer: "any key closes", st: st)
+            let memory = ("memory", "\(StatusWidget.formatBytes(engine.memoryBytes)) now, "
+                          + "peak \(StatusWidget.formatBytes(engine.peakMemoryBytes))")
+            OverlayWidget.drawBox(&g, title: "keys", lines: OverlayWidget.helpLines + [mode, memory], footer: "any key closes", st: st)
         } else if confirmRestart {
             OverlayWidget.drawBox(&g, title: "restart", lines: [("", "Restart from the init image?"),
                                                                 ("", "The loss history is kept.")],

@@ -16,7 +16,9 @@ extension App {
         if editor != nil { handleEditor(key); return }
         if confirmRestart {
             confirmRestart = false
-            if key == .char("y") || key == .char("Y") { engine.restart(); say("restarted from the init image") }
+            if key == .char("y") || key == .char("Y") {
+                engine.restart(); rate.reset(); say("restarted from the init image")
+            }
             else { say("restart cancelled") }
             return
         }

@@ -181,8 +181,13 @@ enum StatusWidget {
         return String(format: "%.0f kB", v / 1024)
     }
 
+    /// Right end of the compact status bar, which has no hint line: the two keys that lead to the rest.
+    static let compactKeys = "? help  q quit"
+
+    /// - Parameters: `rate` is seconds per iteration as the screen measured it since the last restart or
+    ///   upscale (nil until measured); `memory` the process's resident memory now.
     static func draw(_ g: inout CellGrid, _ rect: Rect, progress p: EngineProgress, settings: Settings,
-                     peakMemory: Int, message: String?, messageIsError: Bool, compact: Bool, st: ThemeStyles) {
+                     rate: Double?, memory: Int, message: String?, messageIsError: Bool, compact: Bool, st: ThemeStyles) {
         g.fill(rect, " ", st.status)
         let stateStyle: Style
         switch p.state {
@@ -195,33 +200,36 @@ enum StatusWidget {
         let stateLabel: String
         if case .error = p.state { stateLabel = "error" } else { stateLabel = p.state.label }
         x += g.put(x, rect.y, stateLabel, stateStyle, limit: rect.maxX - x) + 2
-        let spi = p.secondsPerIteration > 0 ? String(format: "%.2f s/it", p.secondsPerIteration) : "– s/it"
-        var parts = ["it \(p.iteration)/\(p.settings.iterations)", spi, formatDuration(p.elapsed)]
-        if !compact || rect.w >= 90 {
-            parts += ["\(p.width)×\(p.height)", settings.optimizer.rawValue, "mem " + formatBytes(peakMemory)]
-        } else {
-            parts += [settings.optimizer.rawValue]
-        }
+        // Rank: which figure goes first when the line is short (0 never does).
+        var parts: [(text: String, rank: Int)] = [("it \(p.iteration)/\(p.settings.iterations)", 0)]
+        parts.append((rate.map { String(format: "%.2f s/it", $0) } ?? "– s/it", 1))
+        parts.append((formatDuration(p.elapsed), 4))
+        if let eta = eta(progress: p, rate: rate) { parts.append(("ETA " + formatDuration(eta), 2)) }
+        parts += [("\(p.width)×\(p.height)", 6), (settings.optimizer.rawValue, 5), ("mem " + formatBytes(memory), 3)]
+
         var msg = message
         if case .error(let m) = p.state { msg = m }
-        // A fresh message (a saved file's path, an error) matters more than size, optimizer and memory.
-        if let m = msg {
-            let reserved = compact ? 8 : 0
-            while parts.count > 3 && x + parts.joined(separator: "  ").count + m.count + 6 + reserved > rect.maxX {
-                parts.removeLast()
-            }
-        }
-        x += g.put(x, rect.y, parts.joined(separator: "  "), st.status, limit: max(0, rect.maxX - x))
-        if let m = msg, x + 4 < rect.maxX {
+        let reserved = compact ? compactKeys.count + 2 : 0
+        // A fresh message (a saved file's path, an error) matters more than size, optimizer and memory,
+        // but the iteration, its rate and the ETA stay.
+        let budget = rect.maxX - x - reserved - (msg.map { $0.count + 4 } ?? 0)
+        let kept = Fit.byRank(parts, width: budget, rank: { msg != nil && $0.rank <= 2 ? 0 : $0.rank }) { $0.text.count + 2 }
+        x += g.put(x, rect.y, kept.map(\.text).joined(separator: "  "), st.status, limit: max(0, rect.maxX - x - reserved))
+        if let m = msg, x + 4 < rect.maxX - reserved {
             x += 2
             let style = messageIsError || { if case .error = p.state { return true } else { return false } }()
                 ? Style(fg: st.error.fg, bg: st.status.bg, attrs: .bold, monoAttrs: .reverse) : st.status
-            g.put(x, rect.y, "│ " + m, style, limit: rect.maxX - x - 1)
+            g.put(x, rect.y, "│ " + m, style, limit: rect.maxX - x - reserved - 1)
         }
-        if compact {
-            let help = "? help"
-            if rect.maxX - help.count - 1 > x { g.put(rect.maxX - help.count - 1, rect.y, help, st.statusAccent) }
+        if compact && rect.maxX - compactKeys.count - 1 > x {
+            g.put(rect.maxX - compactKeys.count - 1, rect.y, compactKeys, st.statusAccent)
         }
+    }
+
+    /// Seconds of work left to the iteration limit at the measured rate; nil once there or unmeasured.
+    static func eta(progress p: EngineProgress, rate: Double?) -> Double? {
+        guard let rate, p.state != .finished, p.iteration < p.settings.iterations else { return nil }
+        return Double(p.settings.iterations - p.iteration) * rate
     }
 
     static let hintKeys: [(String, String)] = [
@@ -238,6 +246,25 @@ enum StatusWidget {
             x += g.put(x, rect.y, k, st.accent) + 1
             x += g.put(x, rect.y, what, st.dim) + 2
         }
+    }
+}
+
+/// Choosing what fits in a line of fixed width.
+enum Fit {
+    /// The items whose widths fit in `width`, dropping the highest `rank` first (the last of equals first);
+    /// rank 0 is never dropped. Order is kept.
+    static func byRank<T>(_ items: [T], width: Int, rank: (T) -> Int = { _ in 1 }, _ cost: (T) -> Int) -> [T] {
+        var keep = Array(repeating: true, count: items.count)
+        var total = items.map(cost).reduce(0, +)
+        while total > width {
+            var worst: Int?
+            for i in items.indices where keep[i] && rank(items[i]) > 0 {
+                if worst == nil || rank(items[i]) >= rank(items[worst!]) { worst = i }
+            }
+            guard let w = worst else { break }
+            keep[w] = false; total -= cost(items[w])
+        }
+        return items.indices.filter { keep[$0] }.map { items[$0] }
     }
 }
 

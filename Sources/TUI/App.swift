@@ -24,7 +24,13 @@ final class App {
     var selected: SliderKind = .alpha
     var editor: SliderEditor?
     var source: PreviewSource = .result
-    var showHelp = false
+    var showHelp = false {
+        didSet { if showHelp != oldValue { helpScroll = 0 } }
+    }
+    /// First help line shown, when help is taller than the screen; clamped when drawn.
+    var helpScroll = 0
+    /// The largest useful `helpScroll` at the last frame's size.
+    var helpScrollMax = Int.max
     var confirmRestart = false
     private(set) var quitRequested = false
     /// Set when the terminal must be cleared before the next frame (theme change).

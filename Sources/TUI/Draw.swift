@@ -21,12 +21,14 @@ extension App {
         StatusWidget.draw(&g, layout.status, progress: progress, settings: settings, rate: rate.secondsPerIteration,
                           memory: engine.memoryBytes, message: msg, messageIsError: isErr,
                           compact: layout.kind == .compact, st: st)
-        if let h = layout.hint { StatusWidget.drawHint(&g, h, st: st) }
+        if let h = layout.hint {
+            StatusWidget.drawHint(&g, h, space: StatusWidget.spaceLabel(state: progress.state, paused: engine.isPaused), st: st)
+        }
         if showHelp {
-            let mode = ("colour", "\(colorMode.label)" + (terminalName.isEmpty ? "" : " (\(terminalName))"))
-            let memory = ("memory", "\(StatusWidget.formatBytes(engine.memoryBytes)) now, "
-                          + "peak \(StatusWidget.formatBytes(engine.peakMemoryBytes))")
-            OverlayWidget.drawBox(&g, title: "keys", lines: OverlayWidget.helpLines + [mode, memory], footer: "any key closes", st: st)
+            let drawn = OverlayWidget.drawBox(&g, title: "keys", lines: helpLines(), footer: "any key closes",
+                                              scroll: helpScroll, st: st)
+            helpScrollMax = drawn.maxScroll
+            helpScroll = min(helpScroll, drawn.maxScroll)
         } else if confirmRestart {
             OverlayWidget.drawBox(&g, title: "restart", lines: [("", "Restart from the init image?"),
                                                                 ("", "The loss history is kept.")],

@@ -4,6 +4,7 @@ import Core
 enum Key: Equatable {
     case char(Character)
     case up, down, left, right, shiftLeft, shiftRight
+    case pageUp, pageDown
     case tab, backTab, enter, escape, backspace
     case resize, ctrlC, ctrlZ
     case other(Int)
@@ -23,9 +24,15 @@ extension App {
             return
         }
         if showHelp {
-            // Any key closes help, so nobody is stuck in it; q still quits.
-            showHelp = false
-            if key == .char("q") { requestQuit() }
+            // Arrows scroll a help taller than the screen; any other key closes it, so nobody is stuck
+            // in it. q closes it too: quitting from help by reflex would be a surprise.
+            switch key {
+            case .up, .char("k"): helpScroll = max(0, min(helpScroll, helpScrollMax) - 1)
+            case .down, .char("j"): helpScroll = min(helpScroll + 1, helpScrollMax)
+            case .pageUp: helpScroll = max(0, min(helpScroll, helpScrollMax) - 10)
+            case .pageDown: helpScroll = min(helpScroll + 10, helpScrollMax)
+            default: showHelp = false
+            }
             return
         }
         switch key {

@@ -90,6 +90,8 @@ final class CursesScreen {
             case KEY_SLEFT: return .shiftLeft
             case KEY_SRIGHT: return .shiftRight
             case KEY_BTAB: return .backTab
+            case KEY_PPAGE: return .pageUp
+            case KEY_NPAGE: return .pageDown
             case KEY_ENTER: return .enter
             case KEY_BACKSPACE: return .backspace
             case KEY_RESIZE: return .resize

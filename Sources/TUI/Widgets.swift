@@ -11,7 +11,7 @@ enum SliderKind: Int, CaseIterable {
         switch self {
         case .alpha: return "α content"
         case .beta: return "β style"
-        case .tv: return "γ TV"
+        case .tv: return "γ smooth"
         case .lr: return "lr"
         }
     }
@@ -135,7 +135,9 @@ enum SlidersWidget {
             let y = r.y + kind.rawValue
             let isSel = kind == selected
             let labelStyle = isSel ? st.sliderSelected : st.base
-            g.put(r.x, y, isSel ? "▸" : " ", st.sliderSelected)
+            // Only the selected row gets the selection style: in monochrome it is reverse video, and a
+            // reversed blank on every row would draw a stray bar down the pane.
+            g.put(r.x, y, isSel ? "▸" : " ", isSel ? st.sliderSelected : st.base)
             g.put(r.x + 1, y, kind.label.padding(toLength: 9, withPad: " ", startingAt: 0), labelStyle, limit: max(0, r.w - 1))
             let v = kind.value(in: settings)
             let valueX = r.x + 11
@@ -158,9 +160,11 @@ enum SlidersWidget {
                 }
             }
         }
-        if r.h >= 5 {
+        // What the selected slider does, in words, right under the sliders.
+        if r.h >= 5 { g.put(r.x + 1, r.y + 4, selected.hint, st.dim, limit: r.w - 1) }
+        if r.h >= 6 {
             let ratio = settings.beta > 0 ? SliderMath.format(settings.alpha / settings.beta) : "∞"
-            g.put(r.x + 1, r.y + 4, "α/β = \(ratio)", st.dim, limit: r.w - 1)
+            g.put(r.x + 1, r.y + 5, "α/β = \(ratio)", st.dim, limit: r.w - 1)
         }
     }
 }
@@ -232,19 +236,29 @@ enum StatusWidget {
         return Double(p.settings.iterations - p.iteration) * rate
     }
 
-    static let hintKeys: [(String, String)] = [
-        ("space", "pause"), ("←→", "change"), ("↑↓", "select"), ("=", "type value"), ("s", "snapshot"),
-        ("o", "optimizer"), ("r", "restart"), ("u", "upscale"), ("v", "view"), ("t", "theme"), ("?", "help"), ("q", "quit"),
+    /// The key hints, in the order shown, each with its rank: at narrow widths the highest rank goes
+    /// first. Help and quit (rank 0) are never dropped: with them on screen, everything else can be found.
+    static let hintKeys: [(key: String, what: String, rank: Int)] = [
+        ("space", "pause", 1), ("←→", "change", 2), ("↑↓", "select", 3), ("=", "type value", 5), ("s", "snapshot", 4),
+        ("o", "optimizer", 8), ("r", "restart", 7), ("u", "upscale", 6), ("v", "view", 9), ("t", "theme", 10),
+        ("?", "help", 0), ("q", "quit", 0),
     ]
 
-    static func drawHint(_ g: inout CellGrid, _ rect: Rect, st: ThemeStyles) {
+    /// What space does now: pause, resume, or (at the iteration limit) continue.
+    static func spaceLabel(state: EngineState, paused: Bool) -> String {
+        if state == .finished { return "continue" }
+        return paused ? "resume" : "pause"
+    }
+
+    static func drawHint(_ g: inout CellGrid, _ rect: Rect, space: String = "pause", st: ThemeStyles) {
         g.fill(rect, " ", st.base)
+        let items = hintKeys.map { (key: $0.key, what: $0.key == "space" ? space : $0.what, rank: $0.rank) }
+        // Each hint takes "key what" plus two spaces after it.
+        let kept = Fit.byRank(items, width: rect.w - 1) { $0.key.count + $0.what.count + 3 }
         var x = rect.x + 1
-        for (k, what) in hintKeys {
-            let need = k.count + what.count + 3
-            if x + need > rect.maxX { break }
-            x += g.put(x, rect.y, k, st.accent) + 1
-            x += g.put(x, rect.y, what, st.dim) + 2
+        for h in kept {
+            x += g.put(x, rect.y, h.key, st.accent) + 1
+            x += g.put(x, rect.y, h.what, st.dim) + 2
         }
     }
 }
@@ -266,31 +280,21 @@ enum Fit {
         }
         return items.indices.filter { keep[$0] }.map { items[$0] }
     }
+
+    static func byRank(_ items: [(key: String, what: String, rank: Int)], width: Int,
+                       _ cost: ((key: String, what: String, rank: Int)) -> Int) -> [(key: String, what: String, rank: Int)] {
+        byRank(items, width: width, rank: { $0.rank }, cost)
+    }
 }
 
 // MARK: - Overlays
 
 enum OverlayWidget {
-    static let helpLines: [(String, String)] = [
-        ("space", "pause / resume"),
-        ("↑ ↓  k j  Tab", "select a slider"),
-        ("← →  h l", "change by ×10^(1/8)"),
-        ("Shift-← →  H L", "change by ×10^(1/2)"),
-        ("=", "type a value: Enter applies, Esc not"),
-        ("s", "save PNG snapshot and session"),
-        ("o", "switch optimizer L-BFGS / Adam"),
-        ("r", "restart from the init image"),
-        ("u", "continue at twice the size"),
-        ("1 2 3  v", "show result / content / style"),
-        ("t", "next theme"),
-        ("?", "this help"),
-        ("q  Ctrl-C", "save the session and quit"),
-        ("Ctrl-Z", "suspend"),
-    ]
-
-    /// A centred box over whatever is below; returns the rect it used.
+    /// A centred box over whatever is below, showing `lines` from `scroll` on when they do not all fit
+    /// (the footer then says how to scroll). Returns the rect used and the largest useful `scroll`.
     @discardableResult
-    static func drawBox(_ g: inout CellGrid, title: String, lines: [(String, String)], footer: String, st: ThemeStyles) -> Rect {
+    static func drawBox(_ g: inout CellGrid, title: String, lines: [(String, String)], footer: String,
+                        scroll: Int = 0, st: ThemeStyles) -> (rect: Rect, maxScroll: Int) {
         let keyW = lines.map { $0.0.count }.max() ?? 0
         let textW = lines.map { $0.1.count }.max() ?? 0
         let w = min(g.width - 2, max(keyW + textW + 6, footer.count + 4, title.count + 8))
@@ -299,17 +303,25 @@ enum OverlayWidget {
         g.fill(r, " ", st.overlay)
         g.box(r, title: title, border: st.title, titleStyle: st.title, rounded: false)
         let inner = r.inner
-        // Blank rows and footer only when there is room: at 60×18 every key must still be listed.
-        let pad = inner.h >= lines.count + 3 ? 1 : 0
-        for (i, (k, t)) in lines.enumerated() where i < inner.h - pad {
+        guard inner.h > 0 else { return (r, 0) }
+        // With room, a blank row above the lines and the footer below; without, every row but the footer
+        // shows lines, and the footer says where in the list the window is.
+        let fits = inner.h >= lines.count + 2
+        let pad = fits ? 1 : 0
+        let rows = fits ? lines.count : max(1, inner.h - 1)
+        let maxScroll = max(0, lines.count - rows)
+        let first = min(max(0, scroll), maxScroll)
+        for (i, (k, t)) in lines[first..<min(lines.count, first + rows)].enumerated() {
             let y = inner.y + pad + i
             g.put(inner.x + 1, y, k, st.accent, limit: inner.w - 1)
             g.put(inner.x + 3 + keyW, y, t, st.base, limit: max(0, inner.maxX - (inner.x + 3 + keyW)))
         }
-        if inner.h >= lines.count + pad + 1 {
-            g.put(inner.x + max(0, (inner.w - footer.count) / 2), inner.maxY - 1, footer, st.dim, limit: inner.w)
+        let foot = fits ? footer
+            : "↑↓ scroll · \(first + 1)–\(first + rows) of \(lines.count) · other keys close"
+        if inner.h >= rows + pad + 1 {
+            g.put(inner.x + max(0, (inner.w - foot.count) / 2), inner.maxY - 1, foot, st.dim, limit: inner.w)
         }
-        return r
+        return (r, maxScroll)
     }
 
     static func drawTooSmall(_ g: inout CellGrid, _ layout: ScreenLayout, st: ThemeStyles) {

@@ -103,7 +103,7 @@ final class TmuxEndToEndTests: XCTestCase {
     func testFullScreenKeysSnapshotResizeQuitAndResume() throws {
         try start("cat.png paint.png --size 48 --out-dir out --autosave 0 --iterations 100000")
         var s = try waitFor("the engine to run") { (iteration($0) ?? 0) >= 2 }
-        for pane in ["result", "loss", "weights", "α content", "β style", "γ TV", "lr", "α/β", "running"] {
+        for pane in ["result", "loss", "weights", "α content", "β style", "γ smooth", "lr", "α/β", "running"] {
             XCTAssertTrue(s.contains(pane), "\(pane) on screen:\n\(s)")
         }
         XCTAssertTrue(sliderLine(s, "β style").contains("10.0"), s)
@@ -192,6 +192,9 @@ final class TmuxEndToEndTests: XCTestCase {
         for pane in ["result", "α", "β", "running"] { XCTAssertTrue(s.contains(pane), "\(pane):\n\(s)") }
         try keys("?")
         try waitFor("help overlay") { $0.contains("pause / resume") }
+        // q closes help rather than quitting; the second q quits.
+        try keys("q")
+        try waitFor("help closed") { !$0.contains("pause / resume") }
         try keys("q")
         let end = Date().addingTimeInterval(30)
         while try exitCode() == nil && Date() < end { usleep(50_000) }

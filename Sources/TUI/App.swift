@@ -42,6 +42,13 @@ final class App {
 
     /// Seconds per iteration since the last restart or upscale, for the status bar and its ETA.
     var rate = RateMeter()
+    /// The size of the last frame drawn: mouse reports are hit-tested against what the user saw.
+    var screenSize = (w: 0, h: 0)
+    /// Whether the terminal reports the mouse (off with --no-mouse or `mouse = off`); help says so.
+    var mouseEnabled = false
+    /// The slider whose bar is being dragged. The value shows at once but is applied on release: each
+    /// change resets L-BFGS and re-evaluates, which every intermediate position would do again.
+    private(set) var dragging: SliderKind?
 
     let preview = PreviewRenderer()
     private var lastPreviewTime = -Double.infinity
@@ -91,6 +98,19 @@ final class App {
     func change(_ kind: SliderKind, to value: Double) {
         kind.set(value, in: &settings)
         engine.update { kind.set(value, in: &$0) }
+    }
+
+    func dragSlider(_ kind: SliderKind, to value: Double) {
+        dragging = kind
+        kind.set(value, in: &settings)
+    }
+
+    /// Applies a drag in progress; also called before any other input, so a lost release cannot leave
+    /// the screen showing a value the engine does not have.
+    func endDrag() {
+        guard let k = dragging else { return }
+        dragging = nil
+        change(k, to: k.value(in: settings))
     }
 
     func step(notches: Int, big: Bool) {

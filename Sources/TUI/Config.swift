@@ -8,6 +8,8 @@ struct TUIConfig {
     /// Seconds between automatic session saves; 0 turns them off.
     var autosave: Double = 60
     var color: ColorRequest = .auto
+    /// Mouse reports (SGR 1006): click and drag the sliders, wheel, view tabs.
+    var mouse = true
     /// Used to name snapshots and the session file.
     var contentStem: String = "content"
     var styleStem: String = "style"

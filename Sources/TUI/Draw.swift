@@ -6,6 +6,7 @@ extension App {
     func render(into g: inout CellGrid) {
         drainMailbox()
         let st = styles
+        screenSize = (g.width, g.height)
         let layout = ScreenLayout.compute(width: g.width, height: g.height)
         g.fill(g.bounds, " ", st.base)
         if layout.kind == .tooSmall {
@@ -36,11 +37,20 @@ extension App {
         }
     }
 
+    /// The preview pane's title after its view tabs: "result 256×256", "content", "style".
+    func previewTitle(progress: EngineProgress) -> String {
+        let sizeNote = progress.width > 0 ? " \(progress.width)×\(progress.height)" : ""
+        return source == .result ? "result\(sizeNote)" : source.title
+    }
+
     func drawPreview(_ g: inout CellGrid, _ rect: Rect, progress: EngineProgress) {
         let st = styles
-        let sizeNote = progress.width > 0 ? " \(progress.width)×\(progress.height)" : ""
-        let title = source == .result ? "result\(sizeNote)" : source.title
-        g.box(rect, title: title + " · 1 2 3", border: st.border, titleStyle: st.title)
+        let title = previewTitle(progress: progress)
+        g.box(rect, title: PreviewTabs.prefix + title, border: st.border, titleStyle: st.title)
+        // The view shown is the highlighted tab; the tabs are also clickable (Mouse.swift).
+        if let x = PreviewTabs.firstColumn(rect: rect) {
+            g.put(x + 2 * source.rawValue, rect.y, "\(source.rawValue + 1)", st.accent)
+        }
         let r = rect.inner
         guard r.w > 0, r.h > 0 else { return }
 

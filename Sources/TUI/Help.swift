@@ -48,6 +48,10 @@ extension App {
         var lines = OverlayWidget.helpLines
         lines.append(("", ""))
         lines += SliderKind.allCases.map { ($0.label, $0.help) }
+        if mouseEnabled {
+            lines.append(("mouse", "click a slider's bar, or drag along it"))
+            lines.append(("", "wheel: a notch; click 1 2 3 in the title"))
+        }
         lines.append(("", ""))
         lines.append(("colour", colorMode.label + (terminalName.isEmpty ? "" : " (\(terminalName))")))
         lines.append(("memory", "\(StatusWidget.formatBytes(engine.memoryBytes)) now, "

@@ -7,12 +7,15 @@ enum Key: Equatable {
     case pageUp, pageDown
     case tab, backTab, enter, escape, backspace
     case resize, ctrlC, ctrlZ
+    case mouse(MouseEvent)
     case other(Int)
 }
 
 extension App {
     /// One key press. Overlays (editor, restart question, help) take keys before the normal map.
     func handle(_ key: Key) {
+        if case .mouse(let e) = key { handleMouse(e); return }
+        endDrag()
         if key == .ctrlC { requestQuit(); return }
         if editor != nil { handleEditor(key); return }
         if confirmRestart {

@@ -19,6 +19,9 @@ struct TUIOptions: ParsableArguments {
     @Option(help: "Colours: auto (24-bit when COLORTERM says so, else what terminfo says), direct (24-bit), 256, 16 or mono.")
     var color: String = "auto"
 
+    @Flag(inversion: .prefixedNo, help: "Mouse: click or drag the sliders, wheel, click the view tabs (default on).")
+    var mouse: Bool?
+
     func config() throws -> TUIConfig {
         guard fps.isFinite, fps > 0 else { throw RestyleError.badInput("--fps: must be > 0, got \(fps)") }
         guard autosave.isFinite, autosave >= 0 else { throw RestyleError.badInput("--autosave: must be ≥ 0, got \(autosave)") }
@@ -28,6 +31,7 @@ struct TUIOptions: ParsableArguments {
             throw RestyleError.badInput("--color: expected auto, direct, 256, 16 or mono, got '\(color)'")
         }
         c.color = request
+        c.mouse = mouse ?? true
         return c
     }
 }
@@ -284,10 +288,11 @@ enum TUIRunner {
             inbox.post(sig)
             if sig == SIGTERM || sig == SIGHUP { keeper.terminate(after: 1.0) }
         }
-        let screen = try CursesScreen(request: config.color)
+        let screen = try CursesScreen(request: config.color, mouse: config.mouse)
         let app = App(engine: engine, config: config, theme: theme, themeDirs: themeDirs,
                       colorMode: screen.colorMode, writePNG: writeSnapshotPNG)
         app.terminalName = screen.terminalName
+        app.mouseEnabled = config.mouse
         if let c = screen.cellPixelSize { app.cellPixel = c }
         engine.start()
         // Autosave runs on its own timer thread, never on the screen's, so it keeps its period whatever

@@ -125,6 +125,38 @@ struct SliderEditor: Equatable {
 }
 
 enum SlidersWidget {
+    /// Columns of a slider row inside the pane: marker, label (from x+1), value (x+11, eight wide), bar.
+    static func barSpan(_ rect: Rect) -> (x: Int, w: Int) {
+        let r = rect.inner
+        let barX = r.x + 11 + 9
+        return (barX, r.maxX - barX)
+    }
+
+    /// The slider whose row is at (x, y) in the pane `rect`.
+    static func row(at x: Int, _ y: Int, in rect: Rect) -> SliderKind? {
+        let r = rect.inner
+        guard x >= r.x, x < r.maxX, y >= r.y, y < r.maxY else { return nil }
+        return SliderKind(rawValue: y - r.y)
+    }
+
+    /// The value a click (or drag) at column x sets: the bar is log-scaled over `barRange`, and a cell
+    /// means "filled up to here", snapped to the eighth-decade notches the arrow keys step on. Left of
+    /// the bar (only while dragging, `clampOutside`) is 0 for a weight and the bottom of the range for
+    /// lr; right of it the top. nil when x is not on the bar.
+    static func value(at x: Int, kind: SliderKind, in rect: Rect, clampOutside: Bool) -> Double? {
+        let (barX, barW) = barSpan(rect)
+        guard barW >= 3 else { return nil }
+        let range = kind.barRange
+        if x < barX || x >= barX + barW {
+            guard clampOutside else { return nil }
+            if x >= barX + barW { return range.hi }
+            return kind.allowsZero ? 0 : range.lo
+        }
+        let f = Double(x - barX + 1) / Double(barW)
+        let e = log10(range.lo) + f * (log10(range.hi) - log10(range.lo))
+        return pow(10, (e * 8).rounded() / 8)
+    }
+
     static func draw(_ g: inout CellGrid, _ rect: Rect, settings: Settings, selected: SliderKind,
                      editor: SliderEditor?, st: ThemeStyles) {
         g.fill(rect, " ", st.base)
@@ -141,7 +173,7 @@ enum SlidersWidget {
             g.put(r.x + 1, y, kind.label.padding(toLength: 9, withPad: " ", startingAt: 0), labelStyle, limit: max(0, r.w - 1))
             let v = kind.value(in: settings)
             let valueX = r.x + 11
-            let barX = valueX + 9
+            let barX = barSpan(rect).x
             if let ed = editor, ed.kind == kind {
                 let field = "=" + ed.text + "▏"
                 g.put(valueX, y, field.padding(toLength: max(0, r.maxX - valueX), withPad: " ", startingAt: 0),

@@ -119,7 +119,7 @@ final class KeyTests: XCTestCase {
         app.handle(.char("o"))
         XCTAssertEqual(e.progress.settings.optimizer, .lbfgs)
         app.handle(.char("2")); XCTAssertEqual(app.source, .content)
-        XCTAssertTrue(frame(app).contains("content · 1 2 3"))
+        XCTAssertTrue(frame(app).contains("1 2 3 · content"))
         app.handle(.char("v")); XCTAssertEqual(app.source, .style)
         app.handle(.char("1")); XCTAssertEqual(app.source, .result)
         app.handle(.char("?"))

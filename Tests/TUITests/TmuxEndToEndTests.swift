@@ -294,6 +294,84 @@ extension TmuxEndToEndTests {
     }
 }
 
+extension TmuxEndToEndTests {
+    /// Types bytes into the pane as if the terminal had sent them (a mouse report, say).
+    func sendBytes(_ s: String) throws {
+        try tmux(["send-keys", "-t", session, "-H"] + s.utf8.map { String(format: "%02x", $0) })
+    }
+
+    /// Column (from 0) of `needle` in a captured line; the screen's characters are one column each.
+    func column(of needle: String, in line: String) -> Int? {
+        line.range(of: needle).map { line.distance(from: line.startIndex, to: $0.lowerBound) }
+    }
+
+    func row(_ s: String, containing needle: String) -> (y: Int, line: String)? {
+        let lines = s.components(separatedBy: "\n")
+        return lines.firstIndex { $0.contains(needle) }.map { ($0, lines[$0]) }
+    }
+
+    func sliderValue(_ line: String) -> Double? {
+        line.split(separator: " ").compactMap { Double($0) }.first
+    }
+
+    func mouseFlags() throws -> String {
+        try tmux(["display-message", "-p", "-t", session, "#{mouse_button_flag}#{mouse_sgr_flag}"])
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Issue 7 §7: with SGR mouse reporting on, a click on a slider's bar sets it, the wheel moves it a
+    /// notch, a click on a view tab switches the view; --no-mouse leaves the terminal's mouse alone, and
+    /// quitting turns reporting off again.
+    func testMouseOnTheSlidersAndTheViewTabs() throws {
+        try start("cat.png paint.png --size 48 --out-dir out --autosave 0 --iterations 100000")
+        var s = try waitFor("the engine to run") { (self.iteration($0) ?? 0) >= 1 }
+        XCTAssertEqual(try mouseFlags(), "11", "button-event tracking and SGR encoding are on")
+
+        // Click the middle of β's bar: the bar fills up to that cell.
+        let (y, line) = try XCTUnwrap(row(s, containing: "β style"))
+        let label = try XCTUnwrap(column(of: "β style", in: line))
+        let barStart = try XCTUnwrap(line.indices.first { i in
+            line.distance(from: line.startIndex, to: i) > label + 18 && (line[i] == "━" || line[i] == "─")
+        })
+        let barX = line.distance(from: line.startIndex, to: barStart)
+        let barW = line[barStart...].prefix { $0 == "━" || $0 == "─" }.count
+        let cell = barW / 2
+        try sendBytes("\u{1B}[<0;\(barX + cell + 1);\(y + 1)M\u{1B}[<0;\(barX + cell + 1);\(y + 1)m")
+        s = try waitFor("β set by the click") { s in
+            guard let l = self.row(s, containing: "β style")?.line else { return false }
+            return l.filter { $0 == "━" }.count == cell + 1
+        }
+        let clicked = try XCTUnwrap(sliderValue(try XCTUnwrap(row(s, containing: "β style")).line))
+        XCTAssertNotEqual(clicked, 10, s)
+        XCTAssertTrue(row(s, containing: "▸β style") != nil, "the clicked slider is selected:\n\(s)")
+
+        // The wheel: one notch up (×10^⅛).
+        try sendBytes("\u{1B}[<64;\(label + 2);\(y + 1)M")
+        s = try waitFor("β one notch up") { s in
+            guard let l = self.row(s, containing: "β style")?.line, let v = self.sliderValue(l) else { return false }
+            return abs(v / clicked - pow(10, 1.0 / 8)) < 0.02
+        }
+
+        // The view tabs in the preview's title.
+        let top = s.components(separatedBy: "\n")[0]
+        let one = try XCTUnwrap(column(of: "1 2 3 · result", in: top))
+        try sendBytes("\u{1B}[<0;\(one + 3);1M\u{1B}[<0;\(one + 3);1m")
+        try waitFor("the content view") { $0.components(separatedBy: "\n")[0].contains("1 2 3 · content") }
+
+        try keys("q")
+        XCTAssertEqual(try waitForExit(), 0)
+        XCTAssertEqual(try mouseFlags(), "00", "reporting is off again after quitting")
+
+        unlink(dir + "/exit")
+        try tmux(["kill-session", "-t", session])
+        try start("cat.png paint.png --size 48 --out-dir out2 --autosave 0 --no-mouse")
+        try waitFor("the engine to run") { (self.iteration($0) ?? 0) >= 1 }
+        XCTAssertEqual(try mouseFlags(), "00", "--no-mouse asks for no reports")
+        try keys("q")
+        XCTAssertEqual(try waitForExit(), 0)
+    }
+}
+
 /// The screen over a stalled link: a pty whose reader stops reading (scripts/pty_stall.py). Autosave
 /// must keep its period and SIGTERM must save and exit within 2 s while the screen thread is blocked.
 final class StalledTerminalTests: XCTestCase {

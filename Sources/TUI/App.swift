@@ -215,6 +215,19 @@ final class App {
             say("theme: \(next)")
         } catch {
             say("\(error)", error: true)
+            return
+        }
+        rememberTheme(next)
+    }
+
+    /// Writes the theme into the config file, changing only its theme line, so the next start uses it.
+    func rememberTheme(_ name: String) {
+        guard let path = config.configFile else { return }
+        let mailbox = self.mailbox
+        runInBackground {
+            do { try ConfigFile.rememberTheme(name, at: path) } catch {
+                mailbox.post("theme not remembered: \(error)", error: true)
+            }
         }
     }
 

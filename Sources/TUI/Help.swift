@@ -12,7 +12,7 @@ extension OverlayWidget {
         ("r", "restart from the init image"),
         ("u", "continue at twice the size"),
         ("1 2 3  v", "show result / content / style"),
-        ("t", "next theme"),
+        ("t", "next theme (remembered in the config)"),
         ("?", "this help"),
         ("q  Ctrl-C", "save the session and quit"),
         ("Ctrl-Z", "suspend"),

@@ -146,6 +146,10 @@ final class MouseTests: XCTestCase {
     func testMouseOptionAndConfig() throws {
         XCTAssertTrue(try TUIOptions.parse([]).config().mouse)
         XCTAssertFalse(try TUIOptions.parse(["--no-mouse"]).config().mouse)
+        var file = ConfigFile.Values()
+        file.mouse = false
+        XCTAssertFalse(try TUIOptions.parse([]).config(file: file).mouse)
+        XCTAssertTrue(try TUIOptions.parse(["--mouse"]).config(file: file).mouse, "the command line wins")
         let app = makeApp(FakeEngine())
         app.mouseEnabled = true
         XCTAssertTrue(app.helpLines().contains { $0.0 == "mouse" })

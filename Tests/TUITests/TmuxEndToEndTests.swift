@@ -59,9 +59,11 @@ final class TmuxEndToEndTests: XCTestCase {
     }
 
     /// Starts restyle in a new detached session; the exit status lands in dir/exit. NO_COLOR, which
-    /// `swift test` sets, is removed: the screen is tested as a user's terminal has it.
+    /// `swift test` sets, is removed: the screen is tested as a user's terminal has it. The config file
+    /// is dir/config/restyle/config.
     func start(_ args: String, width: Int = 100, height: Int = 30, term: String = "screen-256color", env extra: String = "") throws {
-        let env = "RESTYLE_HOME='\(VGGWeights.home)' TERM=\(term) \(extra)"
+        // A config folder of the test's own: the user's ~/.config/restyle is never read or written.
+        let env = "RESTYLE_HOME='\(VGGWeights.home)' XDG_CONFIG_HOME='\(dir)/config' TERM=\(term) \(extra)"
         let cmd = "cd '\(dir)' && env -u NO_COLOR \(env) '\(RunTestCase.binary)' \(args); echo $? > '\(dir)/exit'; sleep 60"
         try tmux(["new-session", "-d", "-s", session, "-x", "\(width)", "-y", "\(height)", cmd])
     }
@@ -367,6 +369,39 @@ extension TmuxEndToEndTests {
         try start("cat.png paint.png --size 48 --out-dir out2 --autosave 0 --no-mouse")
         try waitFor("the engine to run") { (self.iteration($0) ?? 0) >= 1 }
         XCTAssertEqual(try mouseFlags(), "00", "--no-mouse asks for no reports")
+        try keys("q")
+        XCTAssertEqual(try waitForExit(), 0)
+    }
+
+    /// Issue 7 §7: the config file is read at start (a CRLF file with an unknown key: one warning, the
+    /// rest applied), `t` rewrites only its theme line, and the command line overrides it.
+    func testConfigFileIsReadAndTheThemeIsRemembered() throws {
+        let cfgDir = dir + "/config/restyle"
+        try FileManager.default.createDirectory(atPath: cfgDir, withIntermediateDirectories: true)
+        let original = "# mine\r\ntheme = light\r\nfps = 8\r\nwibble = 1\r\nmouse = off\r\n"
+        try original.write(toFile: cfgDir + "/config", atomically: false, encoding: .utf8)
+
+        try start("cat.png paint.png --size 48 --out-dir out --autosave 0")
+        try waitFor("the config warning") { $0.contains("unknown keys ignored: 'wibble'") }
+        XCTAssertEqual(try mouseFlags(), "00", "mouse = off applied")
+        // light is in force, so t goes on to contrast, and the file says so.
+        try keys("t")
+        try waitFor("the next theme") { $0.contains("theme: contrast") }
+        let want = original.replacingOccurrences(of: "theme = light", with: "theme = contrast")
+        let end = Date().addingTimeInterval(10)
+        while (try? String(contentsOfFile: cfgDir + "/config", encoding: .utf8)) != want && Date() < end { usleep(50_000) }
+        XCTAssertEqual(try String(contentsOfFile: cfgDir + "/config", encoding: .utf8), want, "only the theme line changed")
+        try keys("q")
+        XCTAssertEqual(try waitForExit(), 0)
+        XCTAssertTrue(try screen().contains("warning: config"), "the warning is also left on the terminal")
+
+        // The command line wins: with --theme default, t goes on to light.
+        unlink(dir + "/exit")
+        try tmux(["kill-session", "-t", session])
+        try start("cat.png paint.png --size 48 --out-dir out2 --autosave 0 --theme default")
+        try waitFor("the engine to run") { (self.iteration($0) ?? 0) >= 1 }
+        try keys("t")
+        try waitFor("the theme after default") { $0.contains("theme: light") }
         try keys("q")
         XCTAssertEqual(try waitForExit(), 0)
     }

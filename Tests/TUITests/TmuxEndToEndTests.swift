@@ -65,7 +65,14 @@ final class TmuxEndToEndTests: XCTestCase {
         // A config folder of the test's own: the user's ~/.config/restyle is never read or written.
         let env = "RESTYLE_HOME='\(VGGWeights.home)' XDG_CONFIG_HOME='\(dir)/config' TERM=\(term) \(extra)"
         let cmd = "cd '\(dir)' && env -u NO_COLOR \(env) '\(RunTestCase.binary)' \(args); echo $? > '\(dir)/exit'; sleep 60"
-        try tmux(["new-session", "-d", "-s", session, "-x", "\(width)", "-y", "\(height)", cmd])
+        // Killing a test's only session makes the tmux server exit, and a new-session that reaches it while
+        // it does fails; a moment later a fresh server starts.
+        for attempt in 1...5 {
+            do { try tmux(["new-session", "-d", "-s", session, "-x", "\(width)", "-y", "\(height)", cmd]); return } catch {
+                if attempt == 5 { throw error }
+                usleep(200_000)
+            }
+        }
     }
 
     func screen() throws -> String { try tmux(["capture-pane", "-p", "-t", session]) }

@@ -70,7 +70,7 @@ final class ConfigFileTests: XCTestCase {
         let p = dir + "/config"
         XCTAssertEqual(ConfigFile.load(p).values, ConfigFile.Values(), "no file: no settings")
         XCTAssertNil(ConfigFile.load(p).warning, "and nothing to say")
-        FileManager.default.createFile(atPath: p, contents: Data())
+        _ = FileManager.default.createFile(atPath: p, contents: Data())
         XCTAssertNil(ConfigFile.load(p).warning, "an empty file is an empty config")
         try Data(repeating: 0x61, count: ConfigFile.sizeLimit + 1).write(to: URL(fileURLWithPath: p))
         XCTAssertTrue(ConfigFile.load(p).warning?.contains("ignored") == true, "\(ConfigFile.load(p))")

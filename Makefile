@@ -9,9 +9,11 @@
 #   make bench-tui  key latency and terminal bytes/s of the TUI (scripts/bench-tui.py)
 #   make test-sanitize  the thread-sensitive tests under ThreadSanitizer, the image tests under
 #                AddressSanitizer (debug builds in .build-tsan/ and .build-asan/; slow, opt-in)
-#   make fuzz    every fuzz target below, $(FUZZ_SECONDS)s each (scripts/fuzz.sh)
-#   make fuzz-image  libFuzzer on the PNG/JPEG decoders; failing inputs go to Tests/Fuzz/image/
+#   make fuzz    every fuzz target below, $(FUZZ_SECONDS)s each; what fails goes to Tests/Fuzz/TARGET/
+#   make fuzz-image  libFuzzer on the PNG/JPEG decoders (scripts/fuzz.sh)
 #   make fuzz-png-roundtrip  libFuzzer on PNG encode, then decode and text read back
+#   make fuzz-session  libFuzzer on the session reader (fuzz/swift, scripts/fuzz-swift.sh);
+#                fuzz-session-resume (the whole resume), fuzz-safetensors, fuzz-theme likewise
 #   make clean   remove build products (.build, .build-fuzz with its corpus) and restyle-out/
 #
 # RESTYLE_HOME (where weights and demo images live) defaults like setup.sh's:
@@ -73,6 +75,28 @@ test-sanitize: setup
 	TSAN_OPTIONS=halt_on_error=1 $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --filter '$(TSAN_TESTS)'
 	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
 	ASAN_OPTIONS=detect_leaks=0 $(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan --filter '$(ASAN_TESTS)'
+
+# libFuzzer on the Swift readers of untrusted files (scripts/fuzz-swift.sh): instrumented builds,
+# seeds and the growing corpus in .build-fuzz-swift/; no `swift build` needed. Any crash, hang or
+# out-of-memory input is kept in Tests/Fuzz/TARGET/ (which `make test` replays) and fails the target.
+.PHONY: fuzz fuzz-session fuzz-session-resume fuzz-safetensors fuzz-theme clean-fuzz-swift
+fuzz: fuzz-session fuzz-session-resume fuzz-safetensors fuzz-theme
+
+fuzz-session:
+	bash scripts/fuzz-swift.sh session $(FUZZ_SECONDS)
+
+fuzz-session-resume:
+	bash scripts/fuzz-swift.sh session-resume $(FUZZ_SECONDS)
+
+fuzz-safetensors:
+	bash scripts/fuzz-swift.sh safetensors $(FUZZ_SECONDS)
+
+fuzz-theme:
+	bash scripts/fuzz-swift.sh theme $(FUZZ_SECONDS)
+
+clean: clean-fuzz-swift
+clean-fuzz-swift:
+	rm -rf .build-fuzz-swift
 
 # The TUI on the demo pair (restyle with no images opens it); snapshots and the
 # session go to restyle-out/.

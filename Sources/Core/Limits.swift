@@ -10,6 +10,9 @@ public enum Limits {
     /// L-BFGS pairs: each holds two image-sized vectors, so memory bounds it long before this.
     public static let maxHistory = 10_000
     public static let maxIterations = 100_000_000
+    /// Seconds a run may have taken (a session's clock): over 30,000 years, beyond any real run, and far
+    /// below where the TUI's whole-second clock (`Int(elapsed)`) would trap.
+    public static let maxElapsedSeconds = 1e12
     public static let minSide = 16
     public static let maxSide = ImageIO.maxSide
     public static let maxPixels = ImageIO.maxPixels

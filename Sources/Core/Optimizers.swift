@@ -78,6 +78,10 @@ public final class LBFGS: Optimizer {
         spare += s + y
         s.removeAll(); y.removeAll(); rho.removeAll()
         hDiag = 1; steps = 0
+        // The direction is unused until the next step recomputes it, but it is saved, and after a step
+        // undone for being non-finite it is what was non-finite: kept, it made a session that could
+        // not be read back (found by the session-resume fuzzer).
+        d.zero()
     }
 
     /// A vector for a new curvature pair; nil when memory has run out, and the history then simply stays

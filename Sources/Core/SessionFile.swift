@@ -191,6 +191,8 @@ struct SessionState {
         iteration = try r.int(in: 0...Limits.maxIterations, "iteration")
         elapsed = try r.finiteDouble("elapsed time")
         guard elapsed >= 0 else { throw r.corrupt("negative elapsed time") }
+        // Finite is not enough: the TUI shows it as whole seconds, and Int(1e300) traps.
+        guard elapsed <= Limits.maxElapsedSeconds else { throw r.corrupt("elapsed time \(elapsed) s") }
         evaluated = try r.int(in: 0...1, "flag") != 0
         needsEvaluation = try r.int(in: 0...1, "flag") != 0
         guard let h = try? JSONDecoder().decode(SessionHistory.self, from: try r.bytes(limit: 1 << 30)) else {
@@ -198,6 +200,11 @@ struct SessionState {
         }
         for p in h.points where !(p.terms.isFinite && p.alpha.isFinite && p.beta.isFinite && p.tv.isFinite) {
             throw r.corrupt("history holds non-finite values")
+        }
+        // The chart offsets and scales iterations (first + 1, Int of a scaled position), which traps near
+        // Int.max; the engine only ever records iterations within the limit.
+        for i in h.points.map(\.iteration) + h.marks where !(0...Limits.maxIterations).contains(i) {
+            throw r.corrupt("history iteration \(i) outside 0…\(Limits.maxIterations)")
         }
         history = h
         content = try r.image("content image")

@@ -134,6 +134,47 @@ final class HostileSessionTests: XCTestCase {
         assertRefused(Self.wrap(try p.bytes()), "history")
     }
 
+    /// Found by the session fuzzer: finite is not enough where the TUI makes an Int of a value. An elapsed
+    /// time of 1.8e308 s trapped the status line's clock; a chart mark or history iteration near Int.min
+    /// or Int.max trapped the chart (first + 1, Int of a scaled position).
+    func testValuesTheTUIWouldTrapOnAreRefused() throws {
+        for t in [Double.greatestFiniteMagnitude, 1e19, Limits.maxElapsedSeconds * 2] {
+            var p = Payload()
+            p.elapsed = t
+            assertRefused(Self.wrap(try p.bytes()), "elapsed")
+        }
+        let point = #"{"iteration":ITER,"terms":{"total":1,"content":1,"style":1,"tv":0},"alpha":1,"beta":1,"tv":0}"#
+        for i in [Int.max, Int.min, -1, Limits.maxIterations + 1] {
+            var p = Payload()
+            p.historyJSON = Data(#"{"points":[],"marks":[\#(i)]}"#.utf8)
+            assertRefused(Self.wrap(try p.bytes()), "history iteration \(i)")
+            p.historyJSON = Data(#"{"points":[\#(point.replacingOccurrences(of: "ITER", with: "\(i)"))],"marks":[]}"#.utf8)
+            assertRefused(Self.wrap(try p.bytes()), "history iteration \(i)")
+        }
+        // The limits themselves are fine.
+        var p = Payload()
+        p.elapsed = Limits.maxElapsedSeconds
+        p.historyJSON = Data(#"{"points":[\#(point.replacingOccurrences(of: "ITER", with: "\(Limits.maxIterations)"))],"marks":[0,\#(Limits.maxIterations)]}"#.utf8)
+        XCTAssertNoThrow(try SessionState(data: Self.wrap(try p.bytes()), source: "s.session"))
+    }
+
+    /// Found by the session-resume fuzzer: a step undone for being non-finite left L-BFGS's direction
+    /// non-finite, and the next save wrote it, so the session could not be read back. After a reset
+    /// there is nothing non-finite to save.
+    func testLBFGSResetLeavesStateThatSavesAndReadsBack() throws {
+        let n = 6
+        let o = try LBFGS(count: n, history: 2)
+        var x = [Float](repeating: 100, count: n)
+        let g: [Float] = [1, -2, 3, -4, 5, -6]
+        o.step(x: &x, grad: g, count: n, learningRate: 1)
+        o.d.ptr[2] = .infinity; o.d.ptr[3] = .nan // what a step that overflowed leaves
+        o.reset()
+        var w = BinaryWriter(DataSink())
+        try o.encode(into: &w)
+        var r = BinaryReader(w.sink.data, source: "s.session")
+        XCTAssertNoThrow(try LBFGS(count: n, history: 2).decode(from: &r, count: n))
+    }
+
     /// The rest of a session (x, g, optimizer state) needs the network, so these go through `resume`.
     func testNaNImageAndHugeOptimizerStateAreRefused() throws {
         let w = VGGWeights(randomSeed: 1)

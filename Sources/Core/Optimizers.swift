@@ -32,10 +32,14 @@ public final class Adam: Optimizer {
         let c1 = 1 - Float(pow(Double(b1), Double(t))), c2 = 1 - Float(pow(Double(b2), Double(t)))
         let lr = Float(learningRate)
         let mp = m.ptr, vp = v.ptr
+        let big = Float.greatestFiniteMagnitude
         for i in 0..<count {
             let gi = g[i]
-            mp[i] = b1 * mp[i] + (1 - b1) * gi
-            vp[i] = b2 * vp[i] + (1 - b2) * gi * gi
+            // Saturated, never infinite: a finite gradient over 1.8e19 (a session can hold one) squares
+            // to infinity, and the moments are saved, so the session could not be read back (found by
+            // the session-resume fuzzer). For any gradient below that nothing changes.
+            mp[i] = min(big, max(-big, b1 * mp[i] + (1 - b1) * gi))
+            vp[i] = min(big, b2 * vp[i] + (1 - b2) * gi * gi)
             let mh = mp[i] / c1, vh = vp[i] / c2
             x[i] = min(255, max(0, x[i] - lr * mh / (vh.squareRoot() + eps)))
         }

@@ -175,6 +175,20 @@ final class HostileSessionTests: XCTestCase {
         XCTAssertNoThrow(try LBFGS(count: n, history: 2).decode(from: &r, count: n))
     }
 
+    /// Found by the session-resume fuzzer: a session may hold a finite gradient whose square overflows a
+    /// Float, and Adam's next step stored an infinite second moment, which the next save wrote.
+    func testAdamMomentsStayFiniteOnAHugeGradient() throws {
+        let n = 4
+        let o = try Adam(count: n)
+        var x = [Float](repeating: 100, count: n)
+        for _ in 0..<2 { o.step(x: &x, grad: [1e21, -3e38, .greatestFiniteMagnitude, 1], count: n, learningRate: 1) }
+        var w = BinaryWriter(DataSink())
+        try o.encode(into: &w)
+        var r = BinaryReader(w.sink.data, source: "s.session")
+        XCTAssertNoThrow(try Adam(count: n).decode(from: &r, count: n))
+        XCTAssertTrue(x.allSatisfy { (0...255).contains($0) })
+    }
+
     /// The rest of a session (x, g, optimizer state) needs the network, so these go through `resume`.
     func testNaNImageAndHugeOptimizerStateAreRefused() throws {
         let w = VGGWeights(randomSeed: 1)

@@ -27,7 +27,9 @@ public final class Adam: Optimizer {
     public func reset() { m.zero(); v.zero(); t = 0 }
 
     public func step(x: UnsafeMutablePointer<Float>, grad g: UnsafePointer<Float>, count: Int, learningRate: Double) {
-        t += 1
+        // Saturated at the limit the reader enforces, so a session resumed at the limit still saves
+        // one it can read; the bias correction is exactly 1 long before.
+        t = min(t + 1, Limits.maxIterations)
         let b1 = beta1, b2 = beta2, eps = epsilon
         let c1 = 1 - Float(pow(Double(b1), Double(t))), c2 = 1 - Float(pow(Double(b2), Double(t)))
         let lr = Float(learningRate)
@@ -147,7 +149,9 @@ public final class LBFGS: Optimizer {
         }
         cblas_saxpy(N, Float(t), d.ptr, 1, x, 1)
         lastT = t
-        steps += 1
+        // Only zero or not matters; saturated at the reader's limit so that a session resumed at it
+        // saves one it can read (found by the session-resume fuzzer: steps 100000000 saved as 100000001).
+        steps = min(steps + 1, Limits.maxIterations)
     }
 
     public func encode<S: ByteSink>(into w: inout BinaryWriter<S>) throws {

@@ -189,6 +189,28 @@ final class HostileSessionTests: XCTestCase {
         XCTAssertTrue(x.allSatisfy { (0...255).contains($0) })
     }
 
+    /// Found by the session-resume fuzzer: a session whose optimiser step count is at the limit the
+    /// reader allows was continued one step and saved past it, so it could not be read back.
+    func testStepCountsAtTheLimitStillSaveReadably() throws {
+        let n = 3
+        var x = [Float](repeating: 100, count: n)
+        let g: [Float] = [1, -1, 0.5]
+        for make in [{ try Adam(count: n) as Optimizer }, { try LBFGS(count: n, history: 2) as Optimizer }] {
+            var w = BinaryWriter(DataSink())
+            try w.int(Limits.maxIterations) // t, or steps
+            if try make() is LBFGS { try w.double(1); try w.double(1); try w.int(0) } // hDiag, lastT, no pairs
+            try w.floats([Float](repeating: 0, count: n)); try w.floats([Float](repeating: 0, count: n))
+            var r = BinaryReader(w.sink.data, source: "s.session")
+            let o = try make()
+            try o.decode(from: &r, count: n)
+            o.step(x: &x, grad: g, count: n, learningRate: 1)
+            var again = BinaryWriter(DataSink())
+            try o.encode(into: &again)
+            var r2 = BinaryReader(again.sink.data, source: "s.session")
+            XCTAssertNoThrow(try make().decode(from: &r2, count: n), "\(o.kind)")
+        }
+    }
+
     /// The rest of a session (x, g, optimizer state) needs the network, so these go through `resume`.
     func testNaNImageAndHugeOptimizerStateAreRefused() throws {
         let w = VGGWeights(randomSeed: 1)

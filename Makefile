@@ -9,10 +9,12 @@
 #   make bench-tui  key latency and terminal bytes/s of the TUI (scripts/bench-tui.py)
 #   make test-sanitize  the thread-sensitive tests under ThreadSanitizer, the image tests under
 #                AddressSanitizer (debug builds in .build-tsan/ and .build-asan/; slow, opt-in)
-#   make fuzz    every fuzz target, $(FUZZ_SECONDS)s each; what fails goes to Tests/Fuzz/TARGET/
+#   make fuzz    every fuzz target below, $(FUZZ_SECONDS)s each; what fails goes to Tests/Fuzz/TARGET/
+#   make fuzz-image  libFuzzer on the PNG/JPEG decoders (scripts/fuzz.sh)
+#   make fuzz-png-roundtrip  libFuzzer on PNG encode, then decode and text read back
 #   make fuzz-session  libFuzzer on the session reader (fuzz/swift, scripts/fuzz-swift.sh);
 #                fuzz-session-resume (the whole resume), fuzz-safetensors, fuzz-theme likewise
-#   make clean   remove build products and restyle-out/
+#   make clean   remove build products (.build, .build-fuzz with its corpus) and restyle-out/
 #
 # RESTYLE_HOME (where weights and demo images live) defaults like setup.sh's:
 # ${XDG_CACHE_HOME:-$HOME/.cache}/restyle. Set it in the environment or on the
@@ -48,7 +50,7 @@ OUT_DIR := restyle-out
 # Seconds per fuzz target; make fuzz FUZZ_SECONDS=0 only replays the corpus.
 FUZZ_SECONDS ?= 120
 
-.PHONY: all setup build test test-sanitize demo demo-run bench bench-tui clean
+.PHONY: all setup build test test-sanitize demo demo-run bench bench-tui fuzz fuzz-image fuzz-png-roundtrip clean
 
 all: build
 
@@ -116,5 +118,17 @@ bench: build
 bench-tui: build
 	python3 scripts/bench-tui.py --binary $(BIN)
 
+# Fuzzing needs no Swift build, only clang (Swift's has libFuzzer). The first
+# run builds instrumented libpng and libjpeg-turbo from the system's Debian
+# source packages (FUZZ_LIBS=system skips that); they, the build products and
+# the growing corpus live in .build-fuzz/.
+fuzz: fuzz-image fuzz-png-roundtrip
+
+fuzz-image:
+	bash scripts/fuzz.sh image $(FUZZ_SECONDS)
+
+fuzz-png-roundtrip:
+	bash scripts/fuzz.sh png-roundtrip $(FUZZ_SECONDS)
+
 clean:
-	rm -rf .build $(OUT_DIR)
+	rm -rf .build .build-fuzz $(OUT_DIR)

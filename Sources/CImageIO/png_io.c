@@ -22,6 +22,20 @@ static void source_read(png_structp png, png_bytep out, size_t n) {
     }
     memcpy(out, s->data + s->pos, n);
     s->pos += n;
+    /* libpng allocates and zeroes a buffer of a chunk's declared length (up
+     * to 2 GB) before reading the chunk, and its own size limit is only a
+     * benign error, which reading treats as a warning: a 41-byte file that
+     * declares a 2 GB tEXt cost 2 GB before failing as truncated. The whole
+     * file is in memory, so a chunk whose data and CRC run past its end is
+     * refused here, as truncated, before libpng sees the length. (Found by
+     * fuzz/image_decode_fuzzer.c; Tests/Fuzz/image/oom-png-2gb-text-chunk.) */
+    if ((png_get_io_state(png) & PNG_IO_MASK_LOC) == PNG_IO_CHUNK_HDR && n == 8) {
+        png_uint_32 length = png_get_uint_32(out);
+        if (length > s->size - s->pos || s->size - s->pos - length < 4) {
+            s->truncated = 1;
+            png_error(png, "truncated");
+        }
+    }
 }
 
 static void read_error(png_structp png, png_const_charp msg) {
@@ -162,6 +176,12 @@ const char *imageio_png_read_text(const unsigned char *data, size_t size,
     png_infop info = NULL;
     png_structp png = reader(&s, &info);
     if (!png) return imageio_fail(err, "out of memory");
+    /* No caller checks the size before this reads rows, so libpng's own limit
+     * (a million pixels per side) is put back: without it a 45-byte file
+     * declaring a width of 1.6 billion had libpng allocate and zero 4.8 GB of
+     * row buffers. (Found by fuzz/image_decode_fuzzer.c;
+     * Tests/Fuzz/image/oom-png-text-width-2g.) */
+    png_set_user_limits(png, PNG_USER_WIDTH_MAX, PNG_USER_HEIGHT_MAX);
     unsigned char *volatile row = NULL;
     if (setjmp(png_jmpbuf(png))) {
         free(row);

@@ -3,7 +3,8 @@ import Foundation
 /// Reading a file that anyone may have sent: only a regular file, only up to a size, with errors that
 /// say which of the usual things went wrong. A FIFO or a device could block for ever or never end.
 public enum FileRead {
-    public static func regularFile(_ path: String, limit: Int, what: String) throws -> [UInt8] {
+    /// The size of `path` after checking that it is a regular file of at most `limit` bytes.
+    static func checkedSize(_ path: String, limit: Int, what: String) throws -> Int {
         func fail(_ problem: String) -> RestyleError { .badInput("\(path): \(problem)") }
         var info = stat()
         guard stat(path, &info) == 0 else {
@@ -13,9 +14,15 @@ public enum FileRead {
         let kind = info.st_mode & S_IFMT
         if kind == S_IFDIR { throw fail("is a directory, not a \(what)") }
         if kind != S_IFREG { throw fail("not a regular file") }
-        let expected = Int(info.st_size)
-        if expected == 0 { throw fail("empty file") }
-        if expected > limit { throw fail("file is \(expected >> 20) MB; the limit for a \(what) is \(limit >> 20) MB") }
+        let size = Int(info.st_size)
+        if size == 0 { throw fail("empty file") }
+        if size > limit { throw fail("file is \(size >> 20) MB; the limit for a \(what) is \(limit >> 20) MB") }
+        return size
+    }
+
+    public static func regularFile(_ path: String, limit: Int, what: String) throws -> [UInt8] {
+        func fail(_ problem: String) -> RestyleError { .badInput("\(path): \(problem)") }
+        let expected = try checkedSize(path, limit: limit, what: what)
         // O_NONBLOCK: if the file was swapped for a FIFO since stat, open must not wait for a writer.
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw fail("cannot read: \(describe(errno: errno))") }
@@ -47,20 +54,11 @@ extension FileRead {
     /// Like `regularFile`, but mapped rather than copied: a session of several GB is paged in from the
     /// file as it is parsed instead of being duplicated in anonymous memory.
     public static func mapped(_ path: String, limit: Int, what: String) throws -> Data {
-        func fail(_ problem: String) -> RestyleError { .badInput("\(path): \(problem)") }
-        var info = stat()
-        guard stat(path, &info) == 0 else {
-            let e = errno
-            throw fail(e == ENOENT ? "no such file" : "cannot read: \(describe(errno: e))")
-        }
-        let kind = info.st_mode & S_IFMT
-        if kind == S_IFDIR { throw fail("is a directory, not a \(what)") }
-        if kind != S_IFREG { throw fail("not a regular file") }
-        if Int(info.st_size) > limit { throw fail("file is \(Int(info.st_size) >> 20) MB; the limit for a \(what) is \(limit >> 20) MB") }
+        _ = try checkedSize(path, limit: limit, what: what)
         do {
             return try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
         } catch {
-            throw fail("cannot read: \((error as NSError).localizedDescription)")
+            throw RestyleError.badInput("\(path): cannot read: \((error as NSError).localizedDescription)")
         }
     }
 }

@@ -3,6 +3,15 @@ import Foundation
 public enum MemoryStats {
     /// Peak resident set size of this process (VmHWM), in bytes; 0 where /proc is absent.
     public static func peakRSS() -> Int { field("VmHWM:") }
+    /// Starts a new peak from the current RSS (Linux ≥ 4.0: "5" to clear_refs), so the peak of one
+    /// operation can be measured; false where that is not possible.
+    @discardableResult
+    public static func resetPeak() -> Bool {
+        let fd = open("/proc/self/clear_refs", O_WRONLY)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        return write(fd, "5", 1) == 1
+    }
     /// Current resident set size (VmRSS), in bytes.
     public static func currentRSS() -> Int { field("VmRSS:") }
 

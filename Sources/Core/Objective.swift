@@ -46,7 +46,7 @@ public final class Objective {
         do {
             let sNet = try VGGNetwork(weights: weights, height: style.height, width: style.width, depth: depth,
                                       pooling: settings.pooling, tappedConvs: taps, convPolicy: convPolicy)
-            style.pixels.withUnsafeBufferPointer { sNet.forward($0.baseAddress!) }
+            _ = style.pixels.withUnsafeBufferPointer { sNet.forward($0.baseAddress!) }
             for l in Set(ss) {
                 let shape = sNet.stages[l].outShape
                 let g = try FloatBuffer(count: shape.c * shape.c)
@@ -57,7 +57,7 @@ public final class Objective {
         net = try VGGNetwork(weights: weights, height: height, width: width, depth: depth,
                              pooling: settings.pooling, tappedConvs: taps, convPolicy: convPolicy)
         netGrad = try FloatBuffer(count: 3 * width * height)
-        content.pixels.withUnsafeBufferPointer { net.forward($0.baseAddress!) }
+        _ = content.pixels.withUnsafeBufferPointer { net.forward($0.baseAddress!) }
         for l in Set(cs) {
             let shape = net.stages[l].outShape
             let b = try FloatBuffer(count: shape.count)

@@ -24,7 +24,13 @@ final class App {
     var selected: SliderKind = .alpha
     var editor: SliderEditor?
     var source: PreviewSource = .result
-    var showHelp = false
+    var showHelp = false {
+        didSet { if showHelp != oldValue { helpScroll = 0 } }
+    }
+    /// First help line shown, when help is taller than the screen; clamped when drawn.
+    var helpScroll = 0
+    /// The largest useful `helpScroll` at the last frame's size.
+    var helpScrollMax = Int.max
     var confirmRestart = false
     private(set) var quitRequested = false
     /// Set when the terminal must be cleared before the next frame (theme change).
@@ -33,6 +39,16 @@ final class App {
     private(set) var message: String?
     private(set) var messageIsError = false
     private var messageTime = -Double.infinity
+
+    /// Seconds per iteration since the last restart or upscale, for the status bar and its ETA.
+    var rate = RateMeter()
+    /// The size of the last frame drawn: mouse reports are hit-tested against what the user saw.
+    var screenSize = (w: 0, h: 0)
+    /// Whether the terminal reports the mouse (off with --no-mouse or `mouse = off`); help says so.
+    var mouseEnabled = false
+    /// The slider whose bar is being dragged. The value shows at once but is applied on release: each
+    /// change resets L-BFGS and re-evaluates, which every intermediate position would do again.
+    private(set) var dragging: SliderKind?
 
     let preview = PreviewRenderer()
     private var lastPreviewTime = -Double.infinity
@@ -84,6 +100,19 @@ final class App {
         engine.update { kind.set(value, in: &$0) }
     }
 
+    func dragSlider(_ kind: SliderKind, to value: Double) {
+        dragging = kind
+        kind.set(value, in: &settings)
+    }
+
+    /// Applies a drag in progress; also called before any other input, so a lost release cannot leave
+    /// the screen showing a value the engine does not have.
+    func endDrag() {
+        guard let k = dragging else { return }
+        dragging = nil
+        change(k, to: k.value(in: settings))
+    }
+
     func step(notches: Int, big: Bool) {
         let k = selected
         let v = SliderMath.step(k.value(in: settings), notches: notches, big: big, floor: k.floor, allowsZero: k.allowsZero)
@@ -97,13 +126,19 @@ final class App {
         say("optimizer: \(next == .lbfgs ? "L-BFGS" : "Adam")")
     }
 
-    /// At the iteration limit, space means "keep going": the limit grows by its own size again.
+    /// At the iteration limit, space means "keep going": for as many iterations again as the limit
+    /// (500 → 1000; from a limit of 0, 100). Paused at the limit, one press resumes and continues.
     func togglePause() {
         let p = engine.latestProgress()
-        if p.state == .finished && !engine.isPaused {
-            let more = max(100, p.settings.iterations)
-            engine.update { $0.iterations += more }
-            say("continuing to \(p.settings.iterations + more) iterations")
+        // The limit as the user has set it: the engine's copy may not have taken the last change yet.
+        let limit = settings.iterations
+        if p.state == .finished || (engine.isPaused && p.iteration >= limit) {
+            let target = min(Limits.maxIterations, max(limit, p.iteration) + (limit > 0 ? limit : 100))
+            guard target > limit else { say("the iteration limit is already at its maximum", error: true); return }
+            settings.iterations = target
+            engine.update { $0.iterations = target }
+            if engine.isPaused { engine.resume() }
+            say("continuing to \(target) iterations")
             return
         }
         if engine.isPaused { engine.resume(); say("resumed") } else { engine.pause(); say("paused") }
@@ -158,6 +193,7 @@ final class App {
 
     func upscale() {
         let engine = self.engine, mailbox = self.mailbox
+        rate.reset()
         say("upscaling…")
         runInBackground {
             do {
@@ -179,6 +215,19 @@ final class App {
             say("theme: \(next)")
         } catch {
             say("\(error)", error: true)
+            return
+        }
+        rememberTheme(next)
+    }
+
+    /// Writes the theme into the config file, changing only its theme line, so the next start uses it.
+    func rememberTheme(_ name: String) {
+        guard let path = config.configFile else { return }
+        let mailbox = self.mailbox
+        runInBackground {
+            do { try ConfigFile.rememberTheme(name, at: path) } catch {
+                mailbox.post("theme not remembered: \(error)", error: true)
+            }
         }
     }
 

@@ -41,6 +41,17 @@ struct BenchCommand: ParsableCommand {
             last = opt.elapsed
         }
         let rss = MemoryStats.peakRSS()
+        // A session save as autosave does it: streamed from the live buffers, so the resident memory
+        // should not grow by more than the 1 MB write buffer.
+        let sessionPath = NSTemporaryDirectory() + "restyle-bench-\(getpid()).session"
+        let rssBefore = MemoryStats.currentRSS()
+        let peakResets = MemoryStats.resetPeak()
+        let s0 = DispatchTime.now().uptimeNanoseconds
+        try opt.writeSession(to: sessionPath)
+        let saveSeconds = Double(DispatchTime.now().uptimeNanoseconds - s0) / 1e9
+        let saveGrowth = (peakResets ? MemoryStats.peakRSS() : MemoryStats.currentRSS()) - rssBefore
+        let saveBytes = (try? FileManager.default.attributesOfItem(atPath: sessionPath)[.size] as? Int) ?? 0
+        unlink(sessionPath)
         let sgemm = try Bench.sgemmRate()
         let median = times.sorted()[times.count / 2]
         let flops = Bench.convFlops(width: size, height: size, settings: settings)
@@ -54,6 +65,8 @@ struct BenchCommand: ParsableCommand {
         print(String(format: "  ratio                     %.2f", effective / sgemm))
         print(String(format: "  peak RSS                  %.0f MB", Double(rss) / 1e6))
         print(String(format: "  weights load              %.3f s", loadSeconds))
+        print(String(format: "  session save              %.0f MB in %.3f s (%.0f MB/s), peak RSS +%.1f MB while saving",
+                     Double(saveBytes) / 1e6, saveSeconds, Double(saveBytes) / 1e6 / max(saveSeconds, 1e-9), Double(saveGrowth) / 1e6))
         if optimizer == .lbfgs {
             print(String(format: "  (full L-BFGS history of 100 pairs would add %.0f MB at this size)", historyMB))
         }

@@ -35,6 +35,25 @@ enum ChartMath {
         return (lo - pad, hi + pad)
     }
 
+    /// Which values (log10 units, in time order) are brief excursions: more than `decades` above, or
+    /// below, both the median of up to `window` values before and of up to `window` after (at least 3
+    /// on each side). A brief α = 1e9 thus stops setting the chart's scale once the run has moved on,
+    /// while the start of the run (nothing before) and a spike still going on (nothing after yet) are
+    /// always in range.
+    static func excursions(_ logs: [Double], window: Int, decades: Double = 2) -> [Bool] {
+        let n = logs.count
+        var out = [Bool](repeating: false, count: n)
+        guard window >= 3, n >= 7 else { return out }
+        func median(_ s: ArraySlice<Double>) -> Double { let v = s.sorted(); return v[v.count / 2] }
+        for i in 3..<(n - 3) {
+            let before = median(logs[max(0, i - window)..<i])
+            let after = median(logs[(i + 1)..<min(n, i + 1 + window)])
+            let v = logs[i]
+            out[i] = (v > before + decades && v > after + decades) || (v < before - decades && v < after - decades)
+        }
+        return out
+    }
+
     /// Tick values inside [10^lo, 10^hi]: decades, thinned to `maxTicks`; with fewer than two
     /// decades in view, 2× and 5× are added so there are still labels to read.
     static func logTicks(lo: Double, hi: Double, maxTicks: Int) -> [Double] {
@@ -115,8 +134,10 @@ enum ChartWidget {
             return Series(name: name, style: style, values: v, current: v.last?.y)
         }
         // Drawn in this order, so the total ends up on top where lines cross.
-        return [make("γ·TV", st.tv, \.weightedTV), make("α·Ec", st.content, \.weightedContent),
-                make("β·Es", st.style, \.weightedStyle), make("total", st.total, { $0.terms.total })]
+        // Words rather than α·Ec: the legend should read without the formula. Each is the term as weighted
+        // by its slider, so the curves add up to the total.
+        return [make("smoothness", st.tv, \.weightedTV), make("content", st.content, \.weightedContent),
+                make("style", st.style, \.weightedStyle), make("total", st.total, { $0.terms.total })]
     }
 
     /// Geometry of the plot inside the pane, exposed so tests can find where a mark lands.
@@ -135,6 +156,9 @@ enum ChartWidget {
     }
 
     static let yLabelWidth = 6
+    /// Drawn at the edge, in the series' colour, where points lie outside the range (see `excursions`).
+    static let clippedAbove: Unicode.Scalar = "▲"
+    static let clippedBelow: Unicode.Scalar = "▼"
 
     @discardableResult
     static func draw(_ g: inout CellGrid, _ rect: Rect, history: (points: [HistoryPoint], marks: [Int]),
@@ -145,17 +169,19 @@ enum ChartWidget {
         guard r.w >= 12, r.h >= 4 else { return nil }
         let all = series(from: history.points, st: st)
 
-        // Legend: as many entries per row as fit, wrapping to a second row in narrow panes.
+        // Legend: as many entries per row as fit, wrapping to a second row in narrow panes (a third when
+        // the pane is tall enough to spare it).
+        let legendMax = r.h >= 12 ? 3 : 2
         var lx = r.x, ly = r.y
         for s in all.reversed() {
             let val = s.current.map { SliderMath.format($0) } ?? "–"
             let entry = s.name + " " + val
             if lx > r.x && lx + entry.count + 2 > r.maxX { lx = r.x; ly += 1 }
-            if ly >= r.y + 2 { break }
+            if ly >= r.y + legendMax { break }
             g.put(lx, ly, "━", s.style)
             lx += 1 + g.put(lx + 1, ly, entry, st.base, limit: r.maxX - lx - 1) + 2
         }
-        let legendRows = ly - r.y + 1
+        let legendRows = min(ly - r.y + 1, legendMax)
         let plot = Rect(x: r.x + yLabelWidth + 1, y: r.y + legendRows, w: r.w - yLabelWidth - 1, h: r.h - legendRows - 2)
         guard plot.w >= 4, plot.h >= 1 else { return nil }
 
@@ -166,10 +192,19 @@ enum ChartWidget {
         }
         let xMin = Double(first.iteration)
         let xMax = Double(max(last.iteration, first.iteration + 1))
-        var minY = Double.infinity, maxY = 0.0
-        for s in all { for p in s.values where p.y > 0 && p.y.isFinite { minY = min(minY, p.y); maxY = max(maxY, p.y) } }
-        guard maxY > 0 else { return nil }
-        let (yLo, yHi) = ChartMath.logRange(minY: minY, maxY: maxY)
+        // Downsampled first (a history can hold 10000 points), then the range is taken over what is not a
+        // brief excursion, so one wild iteration cannot flatten the rest of the run for good.
+        let shown = all.map { s in
+            ChartMath.downsample(s.values.filter { $0.y > 0 && $0.y.isFinite }, buckets: plot.w * 2)
+        }
+        var minY = Double.infinity, maxY = -Double.infinity
+        for pts in shown {
+            let logs = pts.map { log10($0.y) }
+            let odd = ChartMath.excursions(logs, window: max(8, logs.count / 10))
+            for (v, o) in zip(logs, odd) where !o { minY = min(minY, v); maxY = max(maxY, v) }
+        }
+        guard maxY.isFinite else { return nil }
+        let (yLo, yHi) = ChartMath.logRange(minY: pow(10, minY), maxY: pow(10, maxY))
         let f = Frame(plot: plot, xMin: xMin, xMax: xMax, yLo: yLo, yHi: yHi)
 
         // Axes and tick labels.
@@ -212,13 +247,15 @@ enum ChartWidget {
             let bit: UInt8 = by == 3 ? (bx == 0 ? 0x40 : 0x80) : UInt8(1 << (by + 3 * bx))
             bits[cell] |= bit; owner[cell] = si
         }
-        for (si, s) in all.enumerated() {
-            let shown = ChartMath.downsample(s.values.filter { $0.y > 0 && $0.y.isFinite }, buckets: f.dotsW)
+        var clipped: [(x: Int, y: Int, above: Bool, series: Int)] = []
+        for (si, pts) in shown.enumerated() {
             var prev: (Int, Int)?
-            for p in shown {
+            for p in pts {
                 let c = (f.dotColumn(p.x), f.dotRow(p.y))
                 if let q = prev { line(q, c) { dot($0, $1, si) } } else { dot(c.0, c.1, si) }
                 prev = c
+                let l = log10(p.y)
+                if l > yHi || l < yLo { clipped.append((plot.x + c.0 / 2, l > yHi ? plot.y : plot.maxY - 1, l > yHi, si)) }
             }
         }
         for cy in 0..<plot.h {
@@ -227,6 +264,7 @@ enum ChartWidget {
                 g.set(plot.x + cx, plot.y + cy, Unicode.Scalar(0x2800 + UInt32(bits[i]))!, all[owner[i]].style)
             }
         }
+        for c in clipped { g.set(c.x, c.y, c.above ? clippedAbove : clippedBelow, all[c.series].style) }
         return f
     }
 

@@ -8,6 +8,12 @@ struct TUIConfig {
     /// Seconds between automatic session saves; 0 turns them off.
     var autosave: Double = 60
     var color: ColorRequest = .auto
+    /// Mouse reports (SGR 1006): click and drag the sliders, wheel, view tabs.
+    var mouse = true
+    /// The config file `t` remembers the theme in; nil when there is none to write (no HOME, tests).
+    var configFile: String?
+    /// One line about the config file to show in the status bar at start (it was also printed).
+    var notice: String?
     /// Used to name snapshots and the session file.
     var contentStem: String = "content"
     var styleStem: String = "style"

@@ -6,6 +6,7 @@ extension App {
     func render(into g: inout CellGrid) {
         drainMailbox()
         let st = styles
+        screenSize = (g.width, g.height)
         let layout = ScreenLayout.compute(width: g.width, height: g.height)
         g.fill(g.bounds, " ", st.base)
         if layout.kind == .tooSmall {
@@ -13,16 +14,22 @@ extension App {
             return
         }
         let progress = engine.latestProgress()
+        rate.observe(iteration: progress.iteration, elapsed: progress.elapsed, width: progress.width)
         drawPreview(&g, layout.preview, progress: progress)
         if let c = layout.chart { ChartWidget.draw(&g, c, history: engine.lossHistory(), st: st) }
         SlidersWidget.draw(&g, layout.sliders, settings: settings, selected: selected, editor: editor, st: st)
         let (msg, isErr) = statusMessage(progress: progress)
-        StatusWidget.draw(&g, layout.status, progress: progress, settings: settings, peakMemory: engine.peakMemoryBytes,
-                          message: msg, messageIsError: isErr, compact: layout.kind == .compact, st: st)
-        if let h = layout.hint { StatusWidget.drawHint(&g, h, st: st) }
+        StatusWidget.draw(&g, layout.status, progress: progress, settings: settings, rate: rate.secondsPerIteration,
+                          memory: engine.memoryBytes, message: msg, messageIsError: isErr,
+                          compact: layout.kind == .compact, st: st)
+        if let h = layout.hint {
+            StatusWidget.drawHint(&g, h, space: StatusWidget.spaceLabel(state: progress.state, paused: engine.isPaused), st: st)
+        }
         if showHelp {
-            let mode = ("colour", "\(colorMode.label)" + (terminalName.isEmpty ? "" : " (\(terminalName))"))
-            OverlayWidget.drawBox(&g, title: "keys", lines: OverlayWidget.helpLines + [mode], footer: "any key closes", st: st)
+            let drawn = OverlayWidget.drawBox(&g, title: "keys", lines: helpLines(), footer: "any key closes",
+                                              scroll: helpScroll, st: st)
+            helpScrollMax = drawn.maxScroll
+            helpScroll = min(helpScroll, drawn.maxScroll)
         } else if confirmRestart {
             OverlayWidget.drawBox(&g, title: "restart", lines: [("", "Restart from the init image?"),
                                                                 ("", "The loss history is kept.")],
@@ -30,11 +37,20 @@ extension App {
         }
     }
 
+    /// The preview pane's title after its view tabs: "result 256×256", "content", "style".
+    func previewTitle(progress: EngineProgress) -> String {
+        let sizeNote = progress.width > 0 ? " \(progress.width)×\(progress.height)" : ""
+        return source == .result ? "result\(sizeNote)" : source.title
+    }
+
     func drawPreview(_ g: inout CellGrid, _ rect: Rect, progress: EngineProgress) {
         let st = styles
-        let sizeNote = progress.width > 0 ? " \(progress.width)×\(progress.height)" : ""
-        let title = source == .result ? "result\(sizeNote)" : source.title
-        g.box(rect, title: title + " · 1 2 3", border: st.border, titleStyle: st.title)
+        let title = previewTitle(progress: progress)
+        g.box(rect, title: PreviewTabs.prefix + title, border: st.border, titleStyle: st.title)
+        // The view shown is the highlighted tab; the tabs are also clickable (Mouse.swift).
+        if let x = PreviewTabs.firstColumn(rect: rect) {
+            g.put(x + 2 * source.rawValue, rect.y, "\(source.rawValue + 1)", st.accent)
+        }
         let r = rect.inner
         guard r.w > 0, r.h > 0 else { return }
 

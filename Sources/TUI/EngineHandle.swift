@@ -30,6 +30,8 @@ protocol EngineHandle: AnyObject, Sendable {
     /// Working-size content.
     var contentImage: RGBImage { get }
     var styleImage: RGBImage { get }
+    /// The process's resident memory now, and the most it has been.
+    var memoryBytes: Int { get }
     var peakMemoryBytes: Int { get }
 }
 

@@ -4,26 +4,38 @@ import Core
 enum Key: Equatable {
     case char(Character)
     case up, down, left, right, shiftLeft, shiftRight
+    case pageUp, pageDown
     case tab, backTab, enter, escape, backspace
     case resize, ctrlC, ctrlZ
+    case mouse(MouseEvent)
     case other(Int)
 }
 
 extension App {
     /// One key press. Overlays (editor, restart question, help) take keys before the normal map.
     func handle(_ key: Key) {
+        if case .mouse(let e) = key { handleMouse(e); return }
+        endDrag()
         if key == .ctrlC { requestQuit(); return }
         if editor != nil { handleEditor(key); return }
         if confirmRestart {
             confirmRestart = false
-            if key == .char("y") || key == .char("Y") { engine.restart(); say("restarted from the init image") }
+            if key == .char("y") || key == .char("Y") {
+                engine.restart(); rate.reset(); say("restarted from the init image")
+            }
             else { say("restart cancelled") }
             return
         }
         if showHelp {
-            // Any key closes help, so nobody is stuck in it; q still quits.
-            showHelp = false
-            if key == .char("q") { requestQuit() }
+            // Arrows scroll a help taller than the screen; any other key closes it, so nobody is stuck
+            // in it. q closes it too: quitting from help by reflex would be a surprise.
+            switch key {
+            case .up, .char("k"): helpScroll = max(0, min(helpScroll, helpScrollMax) - 1)
+            case .down, .char("j"): helpScroll = min(helpScroll + 1, helpScrollMax)
+            case .pageUp: helpScroll = max(0, min(helpScroll, helpScrollMax) - 10)
+            case .pageDown: helpScroll = min(helpScroll + 10, helpScrollMax)
+            default: showHelp = false
+            }
             return
         }
         switch key {

@@ -16,8 +16,8 @@ struct ScreenLayout: Equatable {
     /// Only for `.tooSmall`: the line the message is centred in.
     var message: Rect?
 
-    /// Four slider rows plus the α/β ratio line, inside a border.
-    static let slidersHeight = 7
+    /// Four slider rows, the line saying what the selected one does, and the α/β ratio, inside a border.
+    static let slidersHeight = 8
 
     /// Every pane that is drawn, for overlap checks.
     var panes: [Rect] {

@@ -2,33 +2,63 @@ import ArgumentParser
 import Core
 import Foundation
 
-/// Options of the interactive screen, shared by `restyle CONTENT STYLE` and `restyle resume`.
+/// Options of the interactive screen, shared by `restyle CONTENT STYLE` and `restyle resume`. Each is
+/// optional so that the config file's value applies when it is not given.
 struct TUIOptions: ParsableArguments {
-    @Option(help: "Most preview redraws per second.")
-    var fps: Double = 4
+    @Option(help: "Most preview redraws per second (default 4).")
+    var fps: Double?
 
     @Option(help: "Theme name (default, light, contrast, or one in $RESTYLE_THEMES) or a path to a .theme file.")
-    var theme: String = "default"
+    var theme: String?
 
     @Option(name: .customLong("out-dir"), help: "Folder for snapshots and the session file (default: restyle-out; for resume, the session's folder).")
     var outDir: String?
 
-    @Option(help: "Seconds between automatic session saves (0: never).")
-    var autosave: Double = 60
+    @Option(help: "Seconds between automatic session saves (0: never; default 60).")
+    var autosave: Double?
 
     @Option(help: "Colours: auto (24-bit when COLORTERM says so, else what terminfo says), direct (24-bit), 256, 16 or mono.")
-    var color: String = "auto"
+    var color: String?
 
-    func config() throws -> TUIConfig {
+    @Flag(inversion: .prefixedNo, help: "Mouse: click or drag the sliders, wheel, click the view tabs (default on).")
+    var mouse: Bool?
+
+    /// The screen's settings: these options, else the config file's, else the defaults.
+    func config(file: ConfigFile.Values = .init()) throws -> TUIConfig {
+        let fps = self.fps ?? file.fps ?? 4
+        let autosave = self.autosave ?? file.autosave ?? 60
         guard fps.isFinite, fps > 0 else { throw RestyleError.badInput("--fps: must be > 0, got \(fps)") }
         guard autosave.isFinite, autosave >= 0 else { throw RestyleError.badInput("--autosave: must be ≥ 0, got \(autosave)") }
         var c = TUIConfig()
-        c.fps = fps; c.theme = theme; c.outDir = outDir ?? "restyle-out"; c.autosave = autosave
-        guard let request = ColorRequest(rawValue: color) else {
-            throw RestyleError.badInput("--color: expected auto, direct, 256, 16 or mono, got '\(color)'")
+        c.fps = fps; c.theme = theme ?? file.theme ?? "default"; c.outDir = outDir ?? "restyle-out"; c.autosave = autosave
+        if let color {
+            guard let request = ColorRequest(rawValue: color) else {
+                throw RestyleError.badInput("--color: expected auto, direct, 256, 16 or mono, got '\(color)'")
+            }
+            c.color = request
+        } else {
+            c.color = file.color ?? .auto
         }
-        c.color = request
+        c.mouse = mouse ?? file.mouse ?? true
         return c
+    }
+
+    /// The config file's values and what to say about it: `warnings` for the terminal, naming the file,
+    /// and a shorter `notice` for the status bar. Its theme is checked here, so that a theme the file
+    /// names but that cannot be loaded is a warning (the default is used), not a refusal to start.
+    static func readConfigFile(dirs: [String], usesItsTheme: Bool)
+        -> (values: ConfigFile.Values, path: String?, warnings: [String], notice: String?) {
+        guard let path = ConfigFile.path() else { return (.init(), nil, [], nil) }
+        var (values, warning) = ConfigFile.load(path)
+        var problems = warning.map { [$0] } ?? []
+        if usesItsTheme, let t = values.theme {
+            do { _ = try Theme.load(t, dirs: dirs) } catch {
+                problems.append("theme: \(error); using the default theme")
+                values.theme = nil
+            }
+        }
+        let notice = problems.isEmpty ? nil : "config: " + problems.joined(separator: "; ")
+        return (values, path, problems.map { "config \(path): \($0)" }, notice)
     }
 }
 
@@ -68,10 +98,14 @@ struct TUICommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let (content, style) = try inputPaths()
-            var cfg = try ui.config()
+            let dirs = TUIConfig.themeDirs()
+            let file = TUIOptions.readConfigFile(dirs: dirs, usesItsTheme: ui.theme == nil)
+            for w in file.warnings { printWarning(w) }
+            var cfg = try ui.config(file: file.values)
+            cfg.configFile = file.path
+            cfg.notice = file.notice
             cfg.contentStem = TUIConfig.stem(content)
             cfg.styleStem = TUIConfig.stem(style)
-            let dirs = TUIConfig.themeDirs()
             let theme = try Theme.load(cfg.theme, dirs: dirs)
             let settings = try engine.settings()
             try prepareOutDir(cfg.outDir)
@@ -94,7 +128,7 @@ struct TUICommand: ParsableCommand {
             }
             let lock = try SessionLock(session: cfg.sessionPath)
             handle = try makeEngine(content: content, style: style, options: engine, settings: settings,
-                                    size: engine.size ?? TUICommand.defaultSize)
+                                    size: engine.size ?? file.values.size ?? TUICommand.defaultSize)
             try withExtendedLifetime(lock) {
                 try TUIRunner.run(engine: handle!, config: cfg, theme: theme, themeDirs: dirs)
             }
@@ -139,7 +173,12 @@ struct ResumeCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            var cfg = try ui.config()
+            let dirs = TUIConfig.themeDirs()
+            let file = TUIOptions.readConfigFile(dirs: dirs, usesItsTheme: ui.theme == nil)
+            for w in file.warnings { printWarning(w) }
+            var cfg = try ui.config(file: file.values)
+            cfg.configFile = file.path
+            cfg.notice = file.notice
             // The session file is named <content>-x-<style>.session; reuse that for new snapshots.
             let stem = TUIConfig.stem(session)
             if let r = stem.range(of: "-x-") {
@@ -150,7 +189,6 @@ struct ResumeCommand: ParsableCommand {
                 let dir = (session as NSString).deletingLastPathComponent
                 cfg.outDir = dir.isEmpty ? "." : dir
             }
-            let dirs = TUIConfig.themeDirs()
             let theme = try Theme.load(cfg.theme, dirs: dirs)
             try prepareOutDir(cfg.outDir)
             try requireTerminal()
@@ -284,10 +322,13 @@ enum TUIRunner {
             inbox.post(sig)
             if sig == SIGTERM || sig == SIGHUP { keeper.terminate(after: 1.0) }
         }
-        let screen = try CursesScreen(request: config.color)
+        let screen = try CursesScreen(request: config.color, mouse: config.mouse)
         let app = App(engine: engine, config: config, theme: theme, themeDirs: themeDirs,
                       colorMode: screen.colorMode, writePNG: writeSnapshotPNG)
         app.terminalName = screen.terminalName
+        app.mouseEnabled = config.mouse
+        // A config-file problem was printed before the screen opened; the status bar says it too.
+        if let n = config.notice { app.say(n, error: true) }
         if let c = screen.cellPixelSize { app.cellPixel = c }
         engine.start()
         // Autosave runs on its own timer thread, never on the screen's, so it keeps its period whatever

@@ -29,8 +29,11 @@ final class CursesScreen {
 
     /// The terminfo entry opened (TERM, or its `-direct` sibling for 24-bit colour).
     let terminalName: String
+    /// Whether mouse reports were asked for (see MouseInput).
+    let mouse: Bool
 
-    init(env: [String: String] = ProcessInfo.processInfo.environment, request: ColorRequest = .auto) throws {
+    init(env: [String: String] = ProcessInfo.processInfo.environment, request: ColorRequest = .auto, mouse: Bool = true) throws {
+        self.mouse = mouse
         setlocale(LC_ALL, "")
         // newterm rather than initscr: initscr exits the process on an unknown TERM, newterm lets us say why.
         let directName = TerminalType.choose(env: env, request: request)
@@ -64,6 +67,29 @@ final class CursesScreen {
         colorMode = ColorMode.detect(env: env, hasColors: has, colors: colors, request: request)
         let rgbFlag = tigetflag("RGB")
         direct = colorMode == .truecolor && (rgbFlag > 0 || colors >= 1 << 24)
+        if mouse {
+            // The report prefix becomes one key of our own (replacing terminfo's kmous where that is the
+            // same string), and readKey parses the rest.
+            _ = define_key("\u{1B}[<", 0)
+            _ = define_key("\u{1B}[<", MouseInput.sgrPrefixKeyCode)
+            setMouseReporting(true)
+        }
+    }
+
+    /// Written straight to the terminal rather than with putp, whose bytes did not reach it here (they
+    /// are not in curses' output buffer that doupdate flushes). It is called where that buffer is empty
+    /// (after a frame's doupdate, before endwin), or at start, where curses' set-up strings follow it;
+    /// those do not reset the mouse modes.
+    private func setMouseReporting(_ on: Bool) {
+        guard mouse else { return }
+        var bytes = Array((on ? MouseInput.enableSequence : MouseInput.disableSequence).utf8)
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { write(STDOUT_FILENO, $0.baseAddress! + done, $0.count - done) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return }
+            done += n
+        }
     }
 
     var size: (w: Int, h: Int) { (Int(getmaxx(restyle_stdscr())), Int(getmaxy(restyle_stdscr()))) }
@@ -82,6 +108,7 @@ final class CursesScreen {
         if r == ERR { return nil }
         let v = Int32(bitPattern: wch)
         if r == KEY_CODE_YES {
+            if v == MouseInput.sgrPrefixKeyCode { return readMouseReport() }
             switch v {
             case KEY_UP: return .up
             case KEY_DOWN: return .down
@@ -90,6 +117,8 @@ final class CursesScreen {
             case KEY_SLEFT: return .shiftLeft
             case KEY_SRIGHT: return .shiftRight
             case KEY_BTAB: return .backTab
+            case KEY_PPAGE: return .pageUp
+            case KEY_NPAGE: return .pageDown
             case KEY_ENTER: return .enter
             case KEY_BACKSPACE: return .backspace
             case KEY_RESIZE: return .resize
@@ -107,6 +136,21 @@ final class CursesScreen {
             guard let s = Unicode.Scalar(UInt32(v)), v >= 32 else { return .other(Int(v)) }
             return .char(Character(s))
         }
+    }
+
+    /// The rest of an SGR mouse report after its `ESC [ <` prefix: digits and semicolons up to `M` or
+    /// `m`, which arrive with the prefix. Anything else ends it as not a report.
+    private func readMouseReport() -> Key {
+        var body = ""
+        while body.count < MouseInput.maxBodyLength {
+            var wch: wint_t = 0
+            let r = wget_wch(restyle_stdscr(), &wch)
+            guard r == OK, let s = Unicode.Scalar(UInt32(wch)) else { break }
+            body.unicodeScalars.append(s)
+            if s == "M" || s == "m" { break }
+            if !(s == ";" || ("0"..."9").contains(s)) { break }
+        }
+        return MouseInput.parseSGR(body).map { .mouse($0) } ?? .other(Int(MouseInput.sgrPrefixKeyCode))
     }
 
     /// Forget what is on screen: after a resize, a theme change or coming back from suspend.
@@ -194,12 +238,18 @@ final class CursesScreen {
 
     /// Ctrl-Z / SIGTSTP: give the terminal back, stop, and repaint everything when continued.
     func suspend() {
+        setMouseReporting(false)
         endwin()
         // Execution continues after raise() once the shell sends SIGCONT.
         Signals.withDefaultAction(SIGTSTP) { _ = raise(SIGTSTP) }
         wrefresh(restyle_stdscr())
+        setMouseReporting(true)
         invalidate(clearScreen: false)
     }
 
-    func end() { endwin() }
+    /// The shell gets its terminal back as it was: mouse reporting off, then curses' own restore.
+    func end() {
+        setMouseReporting(false)
+        endwin()
+    }
 }

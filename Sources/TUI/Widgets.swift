@@ -11,7 +11,7 @@ enum SliderKind: Int, CaseIterable {
         switch self {
         case .alpha: return "α content"
         case .beta: return "β style"
-        case .tv: return "γ TV"
+        case .tv: return "γ smooth"
         case .lr: return "lr"
         }
     }
@@ -125,6 +125,38 @@ struct SliderEditor: Equatable {
 }
 
 enum SlidersWidget {
+    /// Columns of a slider row inside the pane: marker, label (from x+1), value (x+11, eight wide), bar.
+    static func barSpan(_ rect: Rect) -> (x: Int, w: Int) {
+        let r = rect.inner
+        let barX = r.x + 11 + 9
+        return (barX, r.maxX - barX)
+    }
+
+    /// The slider whose row is at (x, y) in the pane `rect`.
+    static func row(at x: Int, _ y: Int, in rect: Rect) -> SliderKind? {
+        let r = rect.inner
+        guard x >= r.x, x < r.maxX, y >= r.y, y < r.maxY else { return nil }
+        return SliderKind(rawValue: y - r.y)
+    }
+
+    /// The value a click (or drag) at column x sets: the bar is log-scaled over `barRange`, and a cell
+    /// means "filled up to here", snapped to the eighth-decade notches the arrow keys step on. Left of
+    /// the bar (only while dragging, `clampOutside`) is 0 for a weight and the bottom of the range for
+    /// lr; right of it the top. nil when x is not on the bar.
+    static func value(at x: Int, kind: SliderKind, in rect: Rect, clampOutside: Bool) -> Double? {
+        let (barX, barW) = barSpan(rect)
+        guard barW >= 3 else { return nil }
+        let range = kind.barRange
+        if x < barX || x >= barX + barW {
+            guard clampOutside else { return nil }
+            if x >= barX + barW { return range.hi }
+            return kind.allowsZero ? 0 : range.lo
+        }
+        let f = Double(x - barX + 1) / Double(barW)
+        let e = log10(range.lo) + f * (log10(range.hi) - log10(range.lo))
+        return pow(10, (e * 8).rounded() / 8)
+    }
+
     static func draw(_ g: inout CellGrid, _ rect: Rect, settings: Settings, selected: SliderKind,
                      editor: SliderEditor?, st: ThemeStyles) {
         g.fill(rect, " ", st.base)
@@ -135,11 +167,13 @@ enum SlidersWidget {
             let y = r.y + kind.rawValue
             let isSel = kind == selected
             let labelStyle = isSel ? st.sliderSelected : st.base
-            g.put(r.x, y, isSel ? "▸" : " ", st.sliderSelected)
+            // Only the selected row gets the selection style: in monochrome it is reverse video, and a
+            // reversed blank on every row would draw a stray bar down the pane.
+            g.put(r.x, y, isSel ? "▸" : " ", isSel ? st.sliderSelected : st.base)
             g.put(r.x + 1, y, kind.label.padding(toLength: 9, withPad: " ", startingAt: 0), labelStyle, limit: max(0, r.w - 1))
             let v = kind.value(in: settings)
             let valueX = r.x + 11
-            let barX = valueX + 9
+            let barX = barSpan(rect).x
             if let ed = editor, ed.kind == kind {
                 let field = "=" + ed.text + "▏"
                 g.put(valueX, y, field.padding(toLength: max(0, r.maxX - valueX), withPad: " ", startingAt: 0),
@@ -158,9 +192,11 @@ enum SlidersWidget {
                 }
             }
         }
-        if r.h >= 5 {
+        // What the selected slider does, in words, right under the sliders.
+        if r.h >= 5 { g.put(r.x + 1, r.y + 4, selected.hint, st.dim, limit: r.w - 1) }
+        if r.h >= 6 {
             let ratio = settings.beta > 0 ? SliderMath.format(settings.alpha / settings.beta) : "∞"
-            g.put(r.x + 1, r.y + 4, "α/β = \(ratio)", st.dim, limit: r.w - 1)
+            g.put(r.x + 1, r.y + 5, "α/β = \(ratio)", st.dim, limit: r.w - 1)
         }
     }
 }
@@ -181,8 +217,13 @@ enum StatusWidget {
         return String(format: "%.0f kB", v / 1024)
     }
 
+    /// Right end of the compact status bar, which has no hint line: the two keys that lead to the rest.
+    static let compactKeys = "? help  q quit"
+
+    /// - Parameters: `rate` is seconds per iteration as the screen measured it since the last restart or
+    ///   upscale (nil until measured); `memory` the process's resident memory now.
     static func draw(_ g: inout CellGrid, _ rect: Rect, progress p: EngineProgress, settings: Settings,
-                     peakMemory: Int, message: String?, messageIsError: Bool, compact: Bool, st: ThemeStyles) {
+                     rate: Double?, memory: Int, message: String?, messageIsError: Bool, compact: Bool, st: ThemeStyles) {
         g.fill(rect, " ", st.status)
         let stateStyle: Style
         switch p.state {
@@ -195,75 +236,97 @@ enum StatusWidget {
         let stateLabel: String
         if case .error = p.state { stateLabel = "error" } else { stateLabel = p.state.label }
         x += g.put(x, rect.y, stateLabel, stateStyle, limit: rect.maxX - x) + 2
-        let spi = p.secondsPerIteration > 0 ? String(format: "%.2f s/it", p.secondsPerIteration) : "– s/it"
-        var parts = ["it \(p.iteration)/\(p.settings.iterations)", spi, formatDuration(p.elapsed)]
-        if !compact || rect.w >= 90 {
-            parts += ["\(p.width)×\(p.height)", settings.optimizer.rawValue, "mem " + formatBytes(peakMemory)]
-        } else {
-            parts += [settings.optimizer.rawValue]
-        }
+        // Rank: which figure goes first when the line is short (0 never does).
+        var parts: [(text: String, rank: Int)] = [("it \(p.iteration)/\(p.settings.iterations)", 0)]
+        parts.append((rate.map { String(format: "%.2f s/it", $0) } ?? "– s/it", 1))
+        parts.append((formatDuration(p.elapsed), 4))
+        if let eta = eta(progress: p, rate: rate) { parts.append(("ETA " + formatDuration(eta), 2)) }
+        parts += [("\(p.width)×\(p.height)", 6), (settings.optimizer.rawValue, 5), ("mem " + formatBytes(memory), 3)]
+
         var msg = message
         if case .error(let m) = p.state { msg = m }
-        // A fresh message (a saved file's path, an error) matters more than size, optimizer and memory.
-        if let m = msg {
-            let reserved = compact ? 8 : 0
-            while parts.count > 3 && x + parts.joined(separator: "  ").count + m.count + 6 + reserved > rect.maxX {
-                parts.removeLast()
-            }
-        }
-        x += g.put(x, rect.y, parts.joined(separator: "  "), st.status, limit: max(0, rect.maxX - x))
-        if let m = msg, x + 4 < rect.maxX {
+        let reserved = compact ? compactKeys.count + 2 : 0
+        // A fresh message (a saved file's path, an error) matters more than size, optimizer and memory,
+        // but the iteration, its rate and the ETA stay.
+        let budget = rect.maxX - x - reserved - (msg.map { $0.count + 4 } ?? 0)
+        let kept = Fit.byRank(parts, width: budget, rank: { msg != nil && $0.rank <= 2 ? 0 : $0.rank }) { $0.text.count + 2 }
+        x += g.put(x, rect.y, kept.map(\.text).joined(separator: "  "), st.status, limit: max(0, rect.maxX - x - reserved))
+        if let m = msg, x + 4 < rect.maxX - reserved {
             x += 2
             let style = messageIsError || { if case .error = p.state { return true } else { return false } }()
                 ? Style(fg: st.error.fg, bg: st.status.bg, attrs: .bold, monoAttrs: .reverse) : st.status
-            g.put(x, rect.y, "│ " + m, style, limit: rect.maxX - x - 1)
+            g.put(x, rect.y, "│ " + m, style, limit: rect.maxX - x - reserved - 1)
         }
-        if compact {
-            let help = "? help"
-            if rect.maxX - help.count - 1 > x { g.put(rect.maxX - help.count - 1, rect.y, help, st.statusAccent) }
+        if compact && rect.maxX - compactKeys.count - 1 > x {
+            g.put(rect.maxX - compactKeys.count - 1, rect.y, compactKeys, st.statusAccent)
         }
     }
 
-    static let hintKeys: [(String, String)] = [
-        ("space", "pause"), ("←→", "change"), ("↑↓", "select"), ("=", "type value"), ("s", "snapshot"),
-        ("o", "optimizer"), ("r", "restart"), ("u", "upscale"), ("v", "view"), ("t", "theme"), ("?", "help"), ("q", "quit"),
+    /// Seconds of work left to the iteration limit at the measured rate; nil once there or unmeasured.
+    static func eta(progress p: EngineProgress, rate: Double?) -> Double? {
+        guard let rate, p.state != .finished, p.iteration < p.settings.iterations else { return nil }
+        return Double(p.settings.iterations - p.iteration) * rate
+    }
+
+    /// The key hints, in the order shown, each with its rank: at narrow widths the highest rank goes
+    /// first. Help and quit (rank 0) are never dropped: with them on screen, everything else can be found.
+    static let hintKeys: [(key: String, what: String, rank: Int)] = [
+        ("space", "pause", 1), ("←→", "change", 2), ("↑↓", "select", 3), ("=", "type value", 5), ("s", "snapshot", 4),
+        ("o", "optimizer", 8), ("r", "restart", 7), ("u", "upscale", 6), ("v", "view", 9), ("t", "theme", 10),
+        ("?", "help", 0), ("q", "quit", 0),
     ]
 
-    static func drawHint(_ g: inout CellGrid, _ rect: Rect, st: ThemeStyles) {
+    /// What space does now: pause, resume, or (at the iteration limit) continue.
+    static func spaceLabel(state: EngineState, paused: Bool) -> String {
+        if state == .finished { return "continue" }
+        return paused ? "resume" : "pause"
+    }
+
+    static func drawHint(_ g: inout CellGrid, _ rect: Rect, space: String = "pause", st: ThemeStyles) {
         g.fill(rect, " ", st.base)
+        let items = hintKeys.map { (key: $0.key, what: $0.key == "space" ? space : $0.what, rank: $0.rank) }
+        // Each hint takes "key what" plus two spaces after it.
+        let kept = Fit.byRank(items, width: rect.w - 1) { $0.key.count + $0.what.count + 3 }
         var x = rect.x + 1
-        for (k, what) in hintKeys {
-            let need = k.count + what.count + 3
-            if x + need > rect.maxX { break }
-            x += g.put(x, rect.y, k, st.accent) + 1
-            x += g.put(x, rect.y, what, st.dim) + 2
+        for h in kept {
+            x += g.put(x, rect.y, h.key, st.accent) + 1
+            x += g.put(x, rect.y, h.what, st.dim) + 2
         }
+    }
+}
+
+/// Choosing what fits in a line of fixed width.
+enum Fit {
+    /// The items whose widths fit in `width`, dropping the highest `rank` first (the last of equals first);
+    /// rank 0 is never dropped. Order is kept.
+    static func byRank<T>(_ items: [T], width: Int, rank: (T) -> Int = { _ in 1 }, _ cost: (T) -> Int) -> [T] {
+        var keep = Array(repeating: true, count: items.count)
+        var total = items.map(cost).reduce(0, +)
+        while total > width {
+            var worst: Int?
+            for i in items.indices where keep[i] && rank(items[i]) > 0 {
+                if worst == nil || rank(items[i]) >= rank(items[worst!]) { worst = i }
+            }
+            guard let w = worst else { break }
+            keep[w] = false; total -= cost(items[w])
+        }
+        return items.indices.filter { keep[$0] }.map { items[$0] }
+    }
+
+    static func byRank(_ items: [(key: String, what: String, rank: Int)], width: Int,
+                       _ cost: ((key: String, what: String, rank: Int)) -> Int) -> [(key: String, what: String, rank: Int)] {
+        byRank(items, width: width, rank: { $0.rank }, cost)
     }
 }
 
 // MARK: - Overlays
 
 enum OverlayWidget {
-    static let helpLines: [(String, String)] = [
-        ("space", "pause / resume"),
-        ("↑ ↓  k j  Tab", "select a slider"),
-        ("← →  h l", "change by ×10^(1/8)"),
-        ("Shift-← →  H L", "change by ×10^(1/2)"),
-        ("=", "type a value: Enter applies, Esc not"),
-        ("s", "save PNG snapshot and session"),
-        ("o", "switch optimizer L-BFGS / Adam"),
-        ("r", "restart from the init image"),
-        ("u", "continue at twice the size"),
-        ("1 2 3  v", "show result / content / style"),
-        ("t", "next theme"),
-        ("?", "this help"),
-        ("q  Ctrl-C", "save the session and quit"),
-        ("Ctrl-Z", "suspend"),
-    ]
-
-    /// A centred box over whatever is below; returns the rect it used.
+    /// A centred box over whatever is below, showing `lines` from `scroll` on when they do not all fit
+    /// (the footer then says how to scroll). Returns the rect used and the largest useful `scroll`.
     @discardableResult
-    static func drawBox(_ g: inout CellGrid, title: String, lines: [(String, String)], footer: String, st: ThemeStyles) -> Rect {
+    static func drawBox(_ g: inout CellGrid, title: String, lines: [(String, String)], footer: String,
+                        scroll: Int = 0, st: ThemeStyles) -> (rect: Rect, maxScroll: Int) {
         let keyW = lines.map { $0.0.count }.max() ?? 0
         let textW = lines.map { $0.1.count }.max() ?? 0
         let w = min(g.width - 2, max(keyW + textW + 6, footer.count + 4, title.count + 8))
@@ -272,17 +335,25 @@ enum OverlayWidget {
         g.fill(r, " ", st.overlay)
         g.box(r, title: title, border: st.title, titleStyle: st.title, rounded: false)
         let inner = r.inner
-        // Blank rows and footer only when there is room: at 60×18 every key must still be listed.
-        let pad = inner.h >= lines.count + 3 ? 1 : 0
-        for (i, (k, t)) in lines.enumerated() where i < inner.h - pad {
+        guard inner.h > 0 else { return (r, 0) }
+        // With room, a blank row above the lines and the footer below; without, every row but the footer
+        // shows lines, and the footer says where in the list the window is.
+        let fits = inner.h >= lines.count + 2
+        let pad = fits ? 1 : 0
+        let rows = fits ? lines.count : max(1, inner.h - 1)
+        let maxScroll = max(0, lines.count - rows)
+        let first = min(max(0, scroll), maxScroll)
+        for (i, (k, t)) in lines[first..<min(lines.count, first + rows)].enumerated() {
             let y = inner.y + pad + i
             g.put(inner.x + 1, y, k, st.accent, limit: inner.w - 1)
             g.put(inner.x + 3 + keyW, y, t, st.base, limit: max(0, inner.maxX - (inner.x + 3 + keyW)))
         }
-        if inner.h >= lines.count + pad + 1 {
-            g.put(inner.x + max(0, (inner.w - footer.count) / 2), inner.maxY - 1, footer, st.dim, limit: inner.w)
+        let foot = fits ? footer
+            : "↑↓ scroll · \(first + 1)–\(first + rows) of \(lines.count) · other keys close"
+        if inner.h >= rows + pad + 1 {
+            g.put(inner.x + max(0, (inner.w - foot.count) / 2), inner.maxY - 1, foot, st.dim, limit: inner.w)
         }
-        return r
+        return (r, maxScroll)
     }
 
     static func drawTooSmall(_ g: inout CellGrid, _ layout: ScreenLayout, st: ThemeStyles) {

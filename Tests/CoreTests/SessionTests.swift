@@ -60,7 +60,7 @@ final class SessionTests: XCTestCase {
             ("truncated", bytes.prefix(bytes.count - 100), "truncated"),
             ("flipped", flipped, "checksum"),
             ("foreign", Data("PNG not a session at all, just some text".utf8), "not a restyle session"),
-            ("empty", Data(), "not a restyle session"),
+            ("empty", Data(), "empty file"),
             ("newer", newer, "newer"),
         ]
         for (name, data, expect) in cases {

@@ -59,11 +59,20 @@ final class TmuxEndToEndTests: XCTestCase {
     }
 
     /// Starts restyle in a new detached session; the exit status lands in dir/exit. NO_COLOR, which
-    /// `swift test` sets, is removed: the screen is tested as a user's terminal has it.
+    /// `swift test` sets, is removed: the screen is tested as a user's terminal has it. The config file
+    /// is dir/config/restyle/config.
     func start(_ args: String, width: Int = 100, height: Int = 30, term: String = "screen-256color", env extra: String = "") throws {
-        let env = "RESTYLE_HOME='\(VGGWeights.home)' TERM=\(term) \(extra)"
+        // A config folder of the test's own: the user's ~/.config/restyle is never read or written.
+        let env = "RESTYLE_HOME='\(VGGWeights.home)' XDG_CONFIG_HOME='\(dir)/config' TERM=\(term) \(extra)"
         let cmd = "cd '\(dir)' && env -u NO_COLOR \(env) '\(RunTestCase.binary)' \(args); echo $? > '\(dir)/exit'; sleep 60"
-        try tmux(["new-session", "-d", "-s", session, "-x", "\(width)", "-y", "\(height)", cmd])
+        // Killing a test's only session makes the tmux server exit, and a new-session that reaches it while
+        // it does fails; a moment later a fresh server starts.
+        for attempt in 1...5 {
+            do { try tmux(["new-session", "-d", "-s", session, "-x", "\(width)", "-y", "\(height)", cmd]); return } catch {
+                if attempt == 5 { throw error }
+                usleep(200_000)
+            }
+        }
     }
 
     func screen() throws -> String { try tmux(["capture-pane", "-p", "-t", session]) }
@@ -103,7 +112,7 @@ final class TmuxEndToEndTests: XCTestCase {
     func testFullScreenKeysSnapshotResizeQuitAndResume() throws {
         try start("cat.png paint.png --size 48 --out-dir out --autosave 0 --iterations 100000")
         var s = try waitFor("the engine to run") { (iteration($0) ?? 0) >= 2 }
-        for pane in ["result", "loss", "weights", "α content", "β style", "γ TV", "lr", "α/β", "running"] {
+        for pane in ["result", "loss", "weights", "α content", "β style", "γ smooth", "lr", "α/β", "running"] {
             XCTAssertTrue(s.contains(pane), "\(pane) on screen:\n\(s)")
         }
         XCTAssertTrue(sliderLine(s, "β style").contains("10.0"), s)
@@ -117,8 +126,15 @@ final class TmuxEndToEndTests: XCTestCase {
         // Space pauses: the iteration stops; space again resumes.
         try keys("Space")
         s = try waitFor("paused") { $0.contains("paused") }
-        usleep(400_000)
-        let frozen = iteration(try screen())
+        // An iteration already in flight still finishes (slowly, on a loaded machine): wait until the
+        // count has held for a second, then it must hold.
+        var frozen = iteration(try screen())
+        var heldSince = Date()
+        while Date().timeIntervalSince(heldSince) < 1 {
+            usleep(100_000)
+            let now = iteration(try screen())
+            if now != frozen { frozen = now; heldSince = Date() }
+        }
         usleep(1_000_000)
         XCTAssertEqual(iteration(try screen()), frozen, "no iterations while paused")
 
@@ -192,6 +208,9 @@ final class TmuxEndToEndTests: XCTestCase {
         for pane in ["result", "α", "β", "running"] { XCTAssertTrue(s.contains(pane), "\(pane):\n\(s)") }
         try keys("?")
         try waitFor("help overlay") { $0.contains("pause / resume") }
+        // q closes help rather than quitting; the second q quits.
+        try keys("q")
+        try waitFor("help closed") { !$0.contains("pause / resume") }
         try keys("q")
         let end = Date().addingTimeInterval(30)
         while try exitCode() == nil && Date() < end { usleep(50_000) }
@@ -232,7 +251,9 @@ final class TmuxEndToEndTests: XCTestCase {
 
         // Same pair again: asked first; n keeps the first session and starts "-2".
         unlink(dir + "/exit")
-        try tmux(["kill-session", "-t", session])
+        // A new tmux session beside the old one (killing the last session can take the server down
+        // while the next one starts); the class's tearDown ends the server.
+        session += "-2"
         try start("cat.png paint.png --size 48 --out-dir out --autosave 0")
         let q = try waitFor("the resume question") { $0.contains("resume it (iteration") }
         XCTAssertTrue(q.contains("β 100"), q)
@@ -246,7 +267,9 @@ final class TmuxEndToEndTests: XCTestCase {
 
         // And Enter resumes the first, paused, at its iteration.
         unlink(dir + "/exit")
-        try tmux(["kill-session", "-t", session])
+        // A new tmux session beside the old one (killing the last session can take the server down
+        // while the next one starts); the class's tearDown ends the server.
+        session += "-3"
         try start("cat.png paint.png --size 48 --out-dir out --autosave 0")
         try waitFor("the resume question") { $0.contains("resume it (iteration") }
         try keys("Enter")
@@ -272,7 +295,9 @@ extension TmuxEndToEndTests {
         _ = try waitForExit()
 
         unlink(dir + "/exit")
-        try tmux(["kill-session", "-t", session])
+        // A new tmux session beside the old one (killing the last session can take the server down
+        // while the next one starts); the class's tearDown ends the server.
+        session += "-2"
         try start("cat.png paint.png --size 48 --out-dir out2 --autosave 0", term: "tmux-256color")
         try waitFor("the engine to run") { (self.iteration($0) ?? 0) >= 2 }
         let c256 = try tmux(["capture-pane", "-e", "-p", "-t", session])
@@ -288,6 +313,117 @@ extension TmuxEndToEndTests {
         XCTAssertEqual(try waitForExit(), 2)
         let s = try screen()
         XCTAssertTrue(s.contains("cannot move the cursor"), s)
+    }
+}
+
+extension TmuxEndToEndTests {
+    /// Types bytes into the pane as if the terminal had sent them (a mouse report, say).
+    func sendBytes(_ s: String) throws {
+        try tmux(["send-keys", "-t", session, "-H"] + s.utf8.map { String(format: "%02x", $0) })
+    }
+
+    /// Column (from 0) of `needle` in a captured line; the screen's characters are one column each.
+    func column(of needle: String, in line: String) -> Int? {
+        line.range(of: needle).map { line.distance(from: line.startIndex, to: $0.lowerBound) }
+    }
+
+    func row(_ s: String, containing needle: String) -> (y: Int, line: String)? {
+        let lines = s.components(separatedBy: "\n")
+        return lines.firstIndex { $0.contains(needle) }.map { ($0, lines[$0]) }
+    }
+
+    func sliderValue(_ line: String) -> Double? {
+        line.split(separator: " ").compactMap { Double($0) }.first
+    }
+
+    func mouseFlags() throws -> String {
+        try tmux(["display-message", "-p", "-t", session, "#{mouse_button_flag}#{mouse_sgr_flag}"])
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Issue 7 §7: with SGR mouse reporting on, a click on a slider's bar sets it, the wheel moves it a
+    /// notch, a click on a view tab switches the view; --no-mouse leaves the terminal's mouse alone, and
+    /// quitting turns reporting off again.
+    func testMouseOnTheSlidersAndTheViewTabs() throws {
+        try start("cat.png paint.png --size 48 --out-dir out --autosave 0 --iterations 100000")
+        var s = try waitFor("the engine to run") { (self.iteration($0) ?? 0) >= 1 }
+        XCTAssertEqual(try mouseFlags(), "11", "button-event tracking and SGR encoding are on")
+
+        // Click the middle of β's bar: the bar fills up to that cell.
+        let (y, line) = try XCTUnwrap(row(s, containing: "β style"))
+        let label = try XCTUnwrap(column(of: "β style", in: line))
+        let barStart = try XCTUnwrap(line.indices.first { i in
+            line.distance(from: line.startIndex, to: i) > label + 18 && (line[i] == "━" || line[i] == "─")
+        })
+        let barX = line.distance(from: line.startIndex, to: barStart)
+        let barW = line[barStart...].prefix { $0 == "━" || $0 == "─" }.count
+        let cell = barW / 2
+        try sendBytes("\u{1B}[<0;\(barX + cell + 1);\(y + 1)M\u{1B}[<0;\(barX + cell + 1);\(y + 1)m")
+        s = try waitFor("β set by the click") { s in
+            guard let l = self.row(s, containing: "β style")?.line else { return false }
+            return l.filter { $0 == "━" }.count == cell + 1
+        }
+        let clicked = try XCTUnwrap(sliderValue(try XCTUnwrap(row(s, containing: "β style")).line))
+        XCTAssertNotEqual(clicked, 10, s)
+        XCTAssertTrue(row(s, containing: "▸β style") != nil, "the clicked slider is selected:\n\(s)")
+
+        // The wheel: one notch up (×10^⅛).
+        try sendBytes("\u{1B}[<64;\(label + 2);\(y + 1)M")
+        s = try waitFor("β one notch up") { s in
+            guard let l = self.row(s, containing: "β style")?.line, let v = self.sliderValue(l) else { return false }
+            return abs(v / clicked - pow(10, 1.0 / 8)) < 0.02
+        }
+
+        // The view tabs in the preview's title.
+        let top = s.components(separatedBy: "\n")[0]
+        let one = try XCTUnwrap(column(of: "1 2 3 · result", in: top))
+        try sendBytes("\u{1B}[<0;\(one + 3);1M\u{1B}[<0;\(one + 3);1m")
+        try waitFor("the content view") { $0.components(separatedBy: "\n")[0].contains("1 2 3 · content") }
+
+        try keys("q")
+        XCTAssertEqual(try waitForExit(), 0)
+        XCTAssertEqual(try mouseFlags(), "00", "reporting is off again after quitting")
+
+        unlink(dir + "/exit")
+        try tmux(["kill-session", "-t", session])
+        try start("cat.png paint.png --size 48 --out-dir out2 --autosave 0 --no-mouse")
+        try waitFor("the engine to run") { (self.iteration($0) ?? 0) >= 1 }
+        XCTAssertEqual(try mouseFlags(), "00", "--no-mouse asks for no reports")
+        try keys("q")
+        XCTAssertEqual(try waitForExit(), 0)
+    }
+
+    /// Issue 7 §7: the config file is read at start (a CRLF file with an unknown key: one warning, the
+    /// rest applied), `t` rewrites only its theme line, and the command line overrides it.
+    func testConfigFileIsReadAndTheThemeIsRemembered() throws {
+        let cfgDir = dir + "/config/restyle"
+        try FileManager.default.createDirectory(atPath: cfgDir, withIntermediateDirectories: true)
+        let original = "# mine\r\ntheme = light\r\nfps = 8\r\nwibble = 1\r\nmouse = off\r\n"
+        try original.write(toFile: cfgDir + "/config", atomically: false, encoding: .utf8)
+
+        try start("cat.png paint.png --size 48 --out-dir out --autosave 0")
+        try waitFor("the config warning") { $0.contains("unknown keys ignored: 'wibble'") }
+        XCTAssertEqual(try mouseFlags(), "00", "mouse = off applied")
+        // light is in force, so t goes on to contrast, and the file says so.
+        try keys("t")
+        try waitFor("the next theme") { $0.contains("theme: contrast") }
+        let want = original.replacingOccurrences(of: "theme = light", with: "theme = contrast")
+        let end = Date().addingTimeInterval(10)
+        while (try? String(contentsOfFile: cfgDir + "/config", encoding: .utf8)) != want && Date() < end { usleep(50_000) }
+        XCTAssertEqual(try String(contentsOfFile: cfgDir + "/config", encoding: .utf8), want, "only the theme line changed")
+        try keys("q")
+        XCTAssertEqual(try waitForExit(), 0)
+        XCTAssertTrue(try screen().contains("warning: config"), "the warning is also left on the terminal")
+
+        // The command line wins: with --theme default, t goes on to light.
+        unlink(dir + "/exit")
+        try tmux(["kill-session", "-t", session])
+        try start("cat.png paint.png --size 48 --out-dir out2 --autosave 0 --theme default")
+        try waitFor("the engine to run") { (self.iteration($0) ?? 0) >= 1 }
+        try keys("t")
+        try waitFor("the theme after default") { $0.contains("theme: light") }
+        try keys("q")
+        XCTAssertEqual(try waitForExit(), 0)
     }
 }
 

@@ -60,11 +60,15 @@ const char *imageio_jpeg_encode(const unsigned char *rgb, int width, int height,
 void imageio_free(void *p);
 
 /* Called once per text chunk (tEXt, zTXt or iTXt), in file order. `utf8` is 1
- * for iTXt, whose text is UTF-8, and 0 for tEXt/zTXt, whose text is Latin-1. */
+ * for iTXt, whose text is UTF-8, and 0 for tEXt/zTXt, whose text is Latin-1.
+ * Keys come as stored: libpng does not check a tEXt keyword, so one may be
+ * empty or longer than the 79 bytes PNG allows. */
 typedef void (*imageio_text_fn)(void *ctx, const char *key, const char *text,
                                 size_t text_len, int utf8);
 
-/* Reports every text chunk of a PNG, before and after the image data. */
+/* Reports every text chunk of a PNG, before and after the image data. The
+ * rows are decoded on the way, so images over a million pixels per side
+ * (libpng's default limit) are refused. */
 const char *imageio_png_read_text(const unsigned char *data, size_t size,
                                   imageio_text_fn fn, void *ctx, char *err);
 

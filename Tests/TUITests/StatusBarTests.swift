@@ -1,0 +1,63 @@
+import Core
+import XCTest
+@testable import TUI
+
+/// Issue 7 §6: timing and memory in the status bar mean what they say.
+final class StatusBarTests: XCTestCase {
+    func frame(_ app: App, _ w: Int = 120, _ h: Int = 40) -> CellGrid {
+        var g = CellGrid(width: w, height: h)
+        app.render(into: &g)
+        return g
+    }
+
+    func statusRow(_ app: App, _ w: Int = 120, _ h: Int = 40) -> String {
+        let g = frame(app, w, h)
+        return g.row(ScreenLayout.compute(width: w, height: h).status.y)
+    }
+
+    func testStatusShowsETAAndTheRateStartsAfreshAfterUpscaleAndRestart() {
+        let e = FakeEngine()
+        e.progress.settings.iterations = 500
+        e.progress.secondsPerIteration = 9.99 // the engine's own median, stale after an upscale
+        let app = makeApp(e)
+        func at(_ it: Int, _ elapsed: Double) -> String {
+            e.progress.iteration = it; e.progress.elapsed = elapsed
+            return statusRow(app)
+        }
+        _ = at(10, 5)
+        var s = at(20, 10)
+        XCTAssertTrue(s.contains("0.50 s/it"), s)
+        XCTAssertTrue(s.contains("ETA 04:00"), "480 iterations at 0.5 s: \(s)")
+        // Upscale: the figure starts again from the new size's iterations only.
+        app.handle(.char("u"))
+        e.progress.width = 64; e.progress.height = 48
+        s = at(21, 14)
+        XCTAssertTrue(s.contains("– s/it"), "no figure until the new size has timed an iteration: \(s)")
+        s = at(23, 22)
+        XCTAssertTrue(s.contains("4.00 s/it"), s)
+        XCTAssertTrue(s.contains("ETA 31:48"), "477 × 4 s: \(s)")
+        // Restart: again from scratch.
+        app.handle(.char("r")); app.handle(.char("y"))
+        s = at(24, 23)
+        XCTAssertTrue(s.contains("– s/it"), s)
+        s = at(26, 24)
+        XCTAssertTrue(s.contains("0.50 s/it"), s)
+        // Done: no ETA.
+        e.progress.state = .finished
+        s = at(500, 300)
+        XCTAssertFalse(s.contains("ETA"), s)
+    }
+
+    // MARK: memory
+
+    func testMemShowsCurrentRSSAndHelpTheSessionPeak() {
+        let e = FakeEngine()
+        e.memory = 200 << 20
+        let app = makeApp(e)
+        let s = statusRow(app)
+        XCTAssertTrue(s.contains("mem 200 MB"), s)
+        app.handle(.char("?"))
+        let help = frame(app, 120, 50)
+        XCTAssertTrue(help.contains("200 MB now, peak 300 MB"), help.text)
+    }
+}

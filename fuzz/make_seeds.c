@@ -5,7 +5,7 @@
  *   make_seeds image DIR          every PNG and JPEG variant the decoder accepts
  *   make_seeds png-roundtrip DIR  inputs in png_roundtrip_fuzzer.c's layout
  *
- * PNG and JPEG seeds come from the test writers in Sources/CImageIO
+ * PNG and JPEG seeds come from the test writers in Tests/CImageIOTestSupport
  * (test_writers.c) and the engine's own imageio_png_encode; the few variants
  * neither makes (zTXt, compressed iTXt, text after IDAT, arithmetic coding,
  * restart markers, CMYK without an Adobe marker, YCCK) are made here. Images
@@ -14,6 +14,7 @@
  */
 
 #include "imageio.h"
+#include "imageio_test.h"
 
 #include <errno.h>
 #include <setjmp.h>

@@ -36,24 +36,8 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-say() { printf 'fuzz-swift: %s\n' "$*" >&2; }
-die() { say "error: $*"; exit 2; }
-
-usage() {
-  sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}" >&2
-  exit 2
-}
-
-(($# >= 1 && $# <= 2)) || usage
-TARGET="$1"
-SECONDS_TO_RUN="${2:-120}"
-[[ "$SECONDS_TO_RUN" =~ ^[0-9]+$ ]] || die "SECONDS must be a whole number, not '$SECONDS_TO_RUN'"
-
-BUILD="${FUZZ_BUILD:-.build-fuzz-swift}"
-RSS_MB="${FUZZ_RSS_MB:-2048}"
-MALLOC_MB="${FUZZ_MALLOC_MB:-512}"
-TIMEOUT="${FUZZ_TIMEOUT:-10}"
-read -r -a EXTRA_FLAGS <<<"${FUZZ_FLAGS:-}"
+PREFIX=fuzz-swift DEFAULT_BUILD=.build-fuzz-swift DEFAULT_TIMEOUT=10
+source scripts/fuzz-common.sh
 
 # --- toolchain --------------------------------------------------------------
 
@@ -184,55 +168,11 @@ run_target() { # NAME (as in build_NAME, seeds_NAME)
   # (the Swift runtime's caches look like leaks to LeakSanitizer).
   export SWIFT_BACKTRACE=enable=no OPENBLAS_NUM_THREADS=1
   export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0}"
+  REPRO_ENV="SWIFT_BACKTRACE=enable=no "
   build_core
   "build_$fn"
 
-  local seeds="$BUILD/seeds/$name" corpus="$BUILD/corpus/$name"
-  local artifacts="$BUILD/artifacts/$name/" regress="Tests/Fuzz/$name"
-  local log="$BUILD/logs/$name.log"
-  rm -rf "$seeds" "$artifacts"
-  mkdir -p "$seeds" "$corpus" "$artifacts" "$regress" "$(dirname "$log")"
-  "seeds_$fn" "$seeds"
-
-  local flags=(-max_len="$MAX_LEN" -rss_limit_mb="$RSS_MB" -malloc_limit_mb="$MALLOC_MB"
-               -timeout="$TIMEOUT" -artifact_prefix="$artifacts" -print_final_stats=1)
-  [[ -n "$DICT" ]] && flags+=(-dict="$DICT")
-  if ((SECONDS_TO_RUN == 0)); then
-    flags+=(-runs=0)
-  else
-    flags+=(-max_total_time="$SECONDS_TO_RUN")
-  fi
-
-  say "running $name for ${SECONDS_TO_RUN}s; log in $log"
-  # New inputs go to the first directory, the kept corpus; the seeds and regression inputs are read only.
-  local rc=0
-  "$BIN" "${flags[@]}" "${EXTRA_FLAGS[@]}" "$corpus" "$seeds" "$regress" 2>&1 | tee "$log" >&2 || rc=$?
-
-  local execs rate rss
-  execs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)"
-  rate="$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)"
-  rss="$(sed -n 's/^stat::peak_rss_mb: *//p' "$log" | tail -1)"
-  printf 'fuzz-swift: %s: %s executions, %s exec/s, peak RSS %s MB, corpus %s inputs\n' \
-    "$name" "${execs:-?}" "${rate:-?}" "${rss:-?}" "$(find "$corpus" -type f | wc -l)"
-
-  local found=() f
-  shopt -s nullglob
-  for f in "$artifacts"{crash,leak,timeout,oom}-*; do
-    cp "$f" "$regress/"
-    found+=("$regress/$(basename "$f")")
-  done
-  local slow=("$artifacts"slow-unit-*)
-  shopt -u nullglob
-  ((${#slow[@]} == 0)) || say "note: ${#slow[@]} slow input(s) in $artifacts (not failures)"
-  if ((${#found[@]} > 0)); then
-    say "found ${#found[@]} failing input(s), kept as regression inputs:"
-    printf '  %s\n' "${found[@]}" >&2
-    say "reproduce with: SWIFT_BACKTRACE=enable=no $BIN ${found[0]}"
-    exit 1
-  fi
-  if ((rc != 0)); then
-    die "libFuzzer exited with $rc and left no artifact; see $log"
-  fi
+  fuzz_run "$name"
 }
 
 case "$TARGET" in

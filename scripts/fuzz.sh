@@ -50,24 +50,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT="$PWD"
 
-say() { printf 'fuzz: %s\n' "$*" >&2; }
-die() { say "error: $*"; exit 2; }
-
-usage() {
-  sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}" >&2
-  exit 2
-}
-
-(($# >= 1 && $# <= 2)) || usage
-TARGET="$1"
-SECONDS_TO_RUN="${2:-120}"
-[[ "$SECONDS_TO_RUN" =~ ^[0-9]+$ ]] || die "SECONDS must be a whole number, not '$SECONDS_TO_RUN'"
-
-BUILD="${FUZZ_BUILD:-.build-fuzz}"
-RSS_MB="${FUZZ_RSS_MB:-2048}"
-MALLOC_MB="${FUZZ_MALLOC_MB:-512}"
-TIMEOUT="${FUZZ_TIMEOUT:-30}"
-read -r -a EXTRA_FLAGS <<<"${FUZZ_FLAGS:-}"
+PREFIX=fuzz DEFAULT_BUILD=.build-fuzz DEFAULT_TIMEOUT=30
+source scripts/fuzz-common.sh
 
 # --- compiler ---------------------------------------------------------------
 
@@ -103,7 +87,9 @@ find_cc() {
 SAN_FLAGS=(-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined
            -fno-sanitize-recover=all)
 CIMAGEIO=Sources/CImageIO
-CIMAGEIO_SOURCES=("$CIMAGEIO/imageio.c" "$CIMAGEIO/png_io.c" "$CIMAGEIO/jpeg_io.c")
+CIMAGEIO_SOURCES=("$CIMAGEIO/imageio.c" "$CIMAGEIO/png_io.c" "$CIMAGEIO/jpeg_io.c" "$CIMAGEIO/jpeg_write.c")
+# The writers of the variants restyle never makes live in a test-only target.
+TEST_WRITERS=Tests/CImageIOTestSupport
 SYSTEM_IMAGE_LIBS=(-lpng16 -ljpeg -lz)
 
 # --- libpng and libjpeg -----------------------------------------------------
@@ -218,8 +204,8 @@ image_libs() {
 
 # The seed writer needs no instrumentation; it links the test writers too.
 build_seed_writer() {
-  "$CC" -O1 -g -I "$CIMAGEIO/include" -I "$CIMAGEIO" fuzz/make_seeds.c \
-    "${CIMAGEIO_SOURCES[@]}" "$CIMAGEIO/test_writers.c" "${SYSTEM_IMAGE_LIBS[@]}" \
+  "$CC" -O1 -g -I "$CIMAGEIO/include" -I "$CIMAGEIO" -I "$TEST_WRITERS/include" fuzz/make_seeds.c \
+    "${CIMAGEIO_SOURCES[@]}" "$TEST_WRITERS/test_writers.c" "${SYSTEM_IMAGE_LIBS[@]}" \
     -o "$BUILD/make_seeds"
 }
 
@@ -257,58 +243,9 @@ run_target() { # NAME (as in build_NAME, seeds_NAME)
   BIN="" DICT="" MAX_LEN=4096
   say "building $name with $CC"
   "build_$fn"
-
-  local seeds="$BUILD/seeds/$name" corpus="$BUILD/corpus/$name"
-  local artifacts="$BUILD/artifacts/$name/" regress="Tests/Fuzz/$name"
-  local log="$BUILD/logs/$name.log"
-  rm -rf "$seeds" "$artifacts"
-  mkdir -p "$seeds" "$corpus" "$artifacts" "$regress" "$(dirname "$log")"
-  "seeds_$fn" "$seeds"
-
-  local flags=(-max_len="$MAX_LEN" -rss_limit_mb="$RSS_MB" -malloc_limit_mb="$MALLOC_MB"
-               -timeout="$TIMEOUT"
-               -artifact_prefix="$artifacts" -print_final_stats=1)
-  [[ -n "$DICT" ]] && flags+=(-dict="$DICT")
-  if ((SECONDS_TO_RUN == 0)); then
-    flags+=(-runs=0)
-  else
-    flags+=(-max_total_time="$SECONDS_TO_RUN")
-  fi
   # A stack with each UBSan report (ASan prints one anyway).
   export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}"
-
-  say "running $name for ${SECONDS_TO_RUN}s; log in $log"
-  # New inputs go to the first directory, the kept corpus; the seeds and the
-  # regression inputs are read only.
-  local rc=0
-  "$BIN" "${flags[@]}" "${EXTRA_FLAGS[@]}" "$corpus" "$seeds" "$regress" 2>&1 | tee "$log" >&2 ||
-    rc=$?
-
-  local execs rate rss
-  execs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)"
-  rate="$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)"
-  rss="$(sed -n 's/^stat::peak_rss_mb: *//p' "$log" | tail -1)"
-  printf 'fuzz: %s: %s executions, %s exec/s, peak RSS %s MB, corpus %s inputs\n' \
-    "$name" "${execs:-?}" "${rate:-?}" "${rss:-?}" "$(find "$corpus" -type f | wc -l)"
-
-  local found=() f
-  shopt -s nullglob
-  for f in "$artifacts"{crash,leak,timeout,oom}-*; do
-    cp "$f" "$regress/"
-    found+=("$regress/$(basename "$f")")
-  done
-  local slow=("$artifacts"slow-unit-*)
-  shopt -u nullglob
-  ((${#slow[@]} == 0)) || say "note: ${#slow[@]} slow input(s) in $artifacts (not failures)"
-  if ((${#found[@]} > 0)); then
-    say "found ${#found[@]} failing input(s), kept as regression inputs:"
-    printf '  %s\n' "${found[@]}" >&2
-    say "reproduce with: $BIN ${found[0]}"
-    exit 1
-  fi
-  if ((rc != 0)); then
-    die "libFuzzer exited with $rc and left no artifact; see $log"
-  fi
+  fuzz_run "$name"
 }
 
 case "$TARGET" in

@@ -4,11 +4,6 @@ import XCTest
 
 /// Issue 7 §6: the chart reads in words, and one wild iteration cannot squash the rest of the run.
 final class ChartWordsAndRangeTests: XCTestCase {
-    func frame(_ app: App, _ w: Int = 120, _ h: Int = 40) -> CellGrid {
-        var g = CellGrid(width: w, height: h)
-        app.render(into: &g)
-        return g
-    }
 
     func testChartLegendUsesWords() {
         let e = FakeEngine()

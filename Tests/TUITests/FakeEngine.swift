@@ -43,3 +43,15 @@ func makeApp(_ engine: FakeEngine, colorMode: ColorMode = .c256) -> App {
     app.runInBackground = { $0() }
     return app
 }
+
+/// One whole frame of the app, as the screen would draw it.
+func frame(_ app: App, _ w: Int = 120, _ h: Int = 40) -> CellGrid {
+    var g = CellGrid(width: w, height: h)
+    app.render(into: &g)
+    return g
+}
+
+/// The status bar's row of that frame.
+func statusRow(_ app: App, _ w: Int = 120, _ h: Int = 40) -> String {
+    frame(app, w, h).row(ScreenLayout.compute(width: w, height: h).status.y)
+}

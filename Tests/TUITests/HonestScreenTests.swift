@@ -13,16 +13,6 @@ final class HonestScreenTests: XCTestCase {
                                              .beta: "higher paints more of the style image",
                                              .tv: "higher smooths out grain and speckle",
                                              .lr: "higher: bigger steps, faster, jumpier"]
-    func frame(_ app: App, _ w: Int = 120, _ h: Int = 40) -> CellGrid {
-        var g = CellGrid(width: w, height: h)
-        app.render(into: &g)
-        return g
-    }
-
-    func statusRow(_ app: App, _ w: Int = 120, _ h: Int = 40) -> String {
-        let g = frame(app, w, h)
-        return g.row(ScreenLayout.compute(width: w, height: h).status.y)
-    }
 
     // MARK: hint line
 

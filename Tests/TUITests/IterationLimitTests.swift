@@ -4,11 +4,6 @@ import XCTest
 
 /// Issue 7 §6: at the iteration limit, space continues for as many iterations again, as the README says.
 final class IterationLimitTests: XCTestCase {
-    func frame(_ app: App, _ w: Int = 120, _ h: Int = 40) -> CellGrid {
-        var g = CellGrid(width: w, height: h)
-        app.render(into: &g)
-        return g
-    }
 
     func testSpaceAtTheLimitContinuesForAsManyAgain() {
         let e = FakeEngine()

@@ -4,11 +4,6 @@ import XCTest
 @testable import TUI
 
 final class KeyTests: XCTestCase {
-    func frame(_ app: App, _ w: Int = 120, _ h: Int = 40) -> CellGrid {
-        var g = CellGrid(width: w, height: h)
-        app.render(into: &g)
-        return g
-    }
     func sliderRow(_ g: CellGrid, _ label: String) -> String {
         (0..<g.height).map { g.row($0) }.first { $0.contains(label) } ?? ""
     }

@@ -4,16 +4,6 @@ import XCTest
 
 /// Issue 7 §6: timing and memory in the status bar mean what they say.
 final class StatusBarTests: XCTestCase {
-    func frame(_ app: App, _ w: Int = 120, _ h: Int = 40) -> CellGrid {
-        var g = CellGrid(width: w, height: h)
-        app.render(into: &g)
-        return g
-    }
-
-    func statusRow(_ app: App, _ w: Int = 120, _ h: Int = 40) -> String {
-        let g = frame(app, w, h)
-        return g.row(ScreenLayout.compute(width: w, height: h).status.y)
-    }
 
     func testStatusShowsETAAndTheRateStartsAfreshAfterUpscaleAndRestart() {
         let e = FakeEngine()

@@ -46,6 +46,17 @@ struct TUIOptions: ParsableArguments {
     /// The config file's values and what to say about it: `warnings` for the terminal, naming the file,
     /// and a shorter `notice` for the status bar. Its theme is checked here, so that a theme the file
     /// names but that cannot be loaded is a warning (the default is used), not a refusal to start.
+    /// The config file's values under the command line's, its warnings printed; the file's values too,
+    /// for the one (size) that is not a screen option.
+    func configWithFile(dirs: [String]) throws -> (TUIConfig, ConfigFile.Values) {
+        let file = TUIOptions.readConfigFile(dirs: dirs, usesItsTheme: theme == nil)
+        for w in file.warnings { printWarning(w) }
+        var cfg = try config(file: file.values)
+        cfg.configFile = file.path
+        cfg.notice = file.notice
+        return (cfg, file.values)
+    }
+
     static func readConfigFile(dirs: [String], usesItsTheme: Bool)
         -> (values: ConfigFile.Values, path: String?, warnings: [String], notice: String?) {
         guard let path = ConfigFile.path() else { return (.init(), nil, [], nil) }
@@ -99,11 +110,7 @@ struct TUICommand: ParsableCommand {
         try reportingErrors {
             let (content, style) = try inputPaths()
             let dirs = TUIConfig.themeDirs()
-            let file = TUIOptions.readConfigFile(dirs: dirs, usesItsTheme: ui.theme == nil)
-            for w in file.warnings { printWarning(w) }
-            var cfg = try ui.config(file: file.values)
-            cfg.configFile = file.path
-            cfg.notice = file.notice
+            var (cfg, file) = try ui.configWithFile(dirs: dirs)
             cfg.contentStem = TUIConfig.stem(content)
             cfg.styleStem = TUIConfig.stem(style)
             let theme = try Theme.load(cfg.theme, dirs: dirs)
@@ -128,7 +135,7 @@ struct TUICommand: ParsableCommand {
             }
             let lock = try SessionLock(session: cfg.sessionPath)
             handle = try makeEngine(content: content, style: style, options: engine, settings: settings,
-                                    size: engine.size ?? file.values.size ?? TUICommand.defaultSize)
+                                    size: engine.size ?? file.size ?? TUICommand.defaultSize)
             try withExtendedLifetime(lock) {
                 try TUIRunner.run(engine: handle!, config: cfg, theme: theme, themeDirs: dirs)
             }
@@ -174,11 +181,7 @@ struct ResumeCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let dirs = TUIConfig.themeDirs()
-            let file = TUIOptions.readConfigFile(dirs: dirs, usesItsTheme: ui.theme == nil)
-            for w in file.warnings { printWarning(w) }
-            var cfg = try ui.config(file: file.values)
-            cfg.configFile = file.path
-            cfg.notice = file.notice
+            var (cfg, _) = try ui.configWithFile(dirs: dirs)
             // The session file is named <content>-x-<style>.session; reuse that for new snapshots.
             let stem = TUIConfig.stem(session)
             if let r = stem.range(of: "-x-") {

@@ -52,3 +52,62 @@ public enum Bench {
         return img
     }
 }
+
+extension Bench {
+    /// What an autosave costs the run: the pause while the state is copied, the time the file takes to
+    /// write in the background, how much longer an iteration takes while it writes, and memory.
+    public struct SaveFigures: Sendable {
+        public var bytes = 0
+        public var historyPairs = 0
+        public var snapshotSeconds = 0.0
+        public var writeSeconds = 0.0
+        public var iterationWhileWritingSeconds = 0.0
+        public var rssGrowth = 0
+    }
+
+    /// Fills the L-BFGS history to its length (copies of the current direction: the bytes, not their
+    /// values, are what a save costs), takes a snapshot as the TUI's autosave does, and writes it on
+    /// another thread while an iteration runs.
+    public static func measureSave(_ o: Optimization, to path: String) throws -> SaveFigures {
+        var f = SaveFigures()
+        let wanted = o.iteration + 1
+        _ = o.apply([{ $0.iterations = max($0.iterations, wanted) }])
+        if let l = o.optimizer as? LBFGS {
+            while l.s.count < l.history, let sb = l.take(), let yb = l.take() {
+                memcpy(sb.ptr, l.d.ptr, l.count * 4); memcpy(yb.ptr, l.d.ptr, l.count * 4)
+                l.s.append(sb); l.y.append(yb)
+                // ρ = 1/yᵀs of these pairs, so the next step's direction stays finite and it runs in full.
+                l.rho.append(1 / max(cblas_dsdot(Int32(l.count), l.d.ptr, 1, l.d.ptr, 1), 1e-30))
+            }
+            f.historyPairs = l.s.count
+        }
+        func seconds(_ body: () throws -> Void) rethrows -> Double {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            try body()
+            return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        }
+        let rssBefore = MemoryStats.currentRSS()
+        let peakResets = MemoryStats.resetPeak()
+        var snapshot: SessionSnapshot?
+        f.snapshotSeconds = try seconds { snapshot = try o.sessionSnapshot() }
+        let written = LockedBox<(seconds: Double, error: RestyleError?)>((0, nil))
+        let done = DispatchSemaphore(value: 0)
+        let s = snapshot!
+        snapshot = nil
+        DispatchQueue.global().async {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            var failure: RestyleError?
+            do { try s.write(to: path) } catch { failure = error as? RestyleError ?? .internal("\(error)") }
+            written.withLock { $0 = (Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9, failure) }
+            done.signal()
+        }
+        f.iterationWhileWritingSeconds = seconds { o.iterate() }
+        done.wait()
+        let w = written.withLock { $0 }
+        if let e = w.error { throw e }
+        f.writeSeconds = w.seconds
+        f.rssGrowth = (peakResets ? MemoryStats.peakRSS() : MemoryStats.currentRSS()) - rssBefore
+        f.bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        return f
+    }
+}

@@ -3,6 +3,15 @@ import Foundation
 /// Where encoded bytes go: counted (to learn a length up front), kept in memory, or streamed to a file.
 public protocol ByteSink {
     mutating func append(_ bytes: UnsafeRawBufferPointer) throws
+    /// A buffer its owner promises not to change while this sink's product lives (an L-BFGS curvature
+    /// pair): a sink that keeps bytes for later (`SnapshotSink`) keeps a reference instead of a copy.
+    mutating func append(unchanging buffer: FloatBuffer) throws
+}
+
+extension ByteSink {
+    public mutating func append(unchanging buffer: FloatBuffer) throws {
+        try append(UnsafeRawBufferPointer(start: buffer.ptr, count: buffer.count * MemoryLayout<Float>.stride))
+    }
 }
 
 public struct CountingSink: ByteSink {
@@ -40,6 +49,8 @@ public struct BinaryWriter<Sink: ByteSink> {
             left -= k
         }
     }
+    /// The same layout as `floats`, for a buffer that will not change (see `ByteSink.append(unchanging:)`).
+    public mutating func floats(unchanging b: FloatBuffer) throws { try int(b.count); try sink.append(unchanging: b) }
     public mutating func floats(_ a: [Float]) throws { try a.withUnsafeBufferPointer { try floats($0.baseAddress!, a.count) } }
 }
 

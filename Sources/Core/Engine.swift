@@ -39,9 +39,15 @@ public final class Engine: Sendable {
         let done = DispatchSemaphore(value: 0)
         let result = LockedBox<RestyleError?>(nil)
         init(path: String) { self.path = path }
+        func finish(_ error: (any Error)?) {
+            if let error { result.withLock { $0 = error as? RestyleError ?? .internal("\(path): \(error)") } }
+            done.signal()
+        }
     }
 
     private let queue = DispatchQueue(label: "restyle.engine", qos: .userInitiated)
+    /// Writes session snapshots, in the order they were asked for, off the engine's queue.
+    private let writer = DispatchQueue(label: "restyle.engine.save", qos: .userInitiated)
     private let core: QueueConfined<Optimization>
     private let shared: LockedBox<Shared>
     private let doorbell = DispatchSemaphore(value: 0)
@@ -157,9 +163,9 @@ public final class Engine: Sendable {
     public var peakMemoryBytes: Int { MemoryStats.peakRSS() }
     public var memoryBytes: Int { MemoryStats.currentRSS() }
 
-    /// Saves between iterations, on the engine's queue, so the state is consistent and saves from any
-    /// number of callers (autosave, snapshot, quit, a signal) are written one at a time in order. Blocks
-    /// until written.
+    /// Saves the state between iterations, so it is consistent; saves from any number of callers
+    /// (autosave, snapshot, quit, a signal) are written one at a time in order. The run pauses only while
+    /// the state is copied (`SessionSnapshot`), not while the file is written. Blocks until written.
     public func saveSession(to path: String) throws {
         let req = SaveRequest(path: path)
         let queued = shared.withLock { s -> Bool in
@@ -186,11 +192,14 @@ public final class Engine: Sendable {
             if batch.isEmpty { return }
             let paused = shared.withLock { $0.paused }
             for req in batch {
-                do { try o.writeSession(to: req.path, paused: paused) } catch {
-                    let e = error as? RestyleError ?? .internal("\(req.path): \(error)")
-                    req.result.withLock { $0 = e }
-                }
-                req.done.signal()
+                // The loop stands still only for the snapshot; the file is written on `writer` while
+                // iterations go on.
+                do {
+                    let snapshot = try o.sessionSnapshot(paused: paused)
+                    writer.async {
+                        do { try snapshot.write(to: req.path); req.finish(nil) } catch { req.finish(error) }
+                    }
+                } catch { req.finish(error) }
             }
         }
     }

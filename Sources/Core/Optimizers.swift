@@ -81,8 +81,9 @@ public final class LBFGS: Optimizer {
     }
 
     public func reset() {
-        spare += s + y
-        s.removeAll(); y.removeAll(); rho.removeAll()
+        while !s.isEmpty { recycle(s.removeLast()) }
+        while !y.isEmpty { recycle(y.removeLast()) }
+        rho.removeAll()
         hDiag = 1; steps = 0
         // The direction is unused until the next step recomputes it, but it is saved, and after a step
         // undone for being non-finite it is what was non-finite: kept, it made a session that could
@@ -94,6 +95,14 @@ public final class LBFGS: Optimizer {
     /// shorter (the run goes on rather than dies mid-step).
     func take() -> FloatBuffer? { spare.popLast() ?? (try? FloatBuffer(count: count)) }
 
+    /// Keeps a dropped pair for reuse only if nothing else holds it. A session snapshot being written on
+    /// another thread may: that pair is left to it (and freed when the write ends), since overwriting it
+    /// would corrupt the file. The check races only towards "held" (a snapshot can release a pair
+    /// concurrently, never take a new one), so a pair is at worst freed rather than reused.
+    func recycle(_ b: consuming FloatBuffer) {
+        if isKnownUniquelyReferenced(&b) { spare.append(b) }
+    }
+
     /// New curvature pair from the previous step: y = g − g_prev, s = t·d, kept only when yᵀs > 1e-10.
     /// Once the history is full, the dropped oldest pair is recycled, so nothing more is allocated.
     func addPair(grad g: UnsafePointer<Float>, count n: Int) {
@@ -104,7 +113,7 @@ public final class LBFGS: Optimizer {
         let ys = cblas_dsdot(N, yb.ptr, 1, sb.ptr, 1)
         if ys > 1e-10 {
             if s.count == history {
-                spare.append(s.removeFirst()); spare.append(y.removeFirst()); rho.removeFirst()
+                recycle(s.removeFirst()); recycle(y.removeFirst()); rho.removeFirst()
             }
             s.append(sb); y.append(yb); rho.append(1 / ys)
             hDiag = ys / cblas_dsdot(N, yb.ptr, 1, yb.ptr, 1)
@@ -157,7 +166,9 @@ public final class LBFGS: Optimizer {
     public func encode<S: ByteSink>(into w: inout BinaryWriter<S>) throws {
         try w.int(steps); try w.double(hDiag); try w.double(lastT); try w.int(s.count)
         try w.floats(d.ptr, count); try w.floats(prevGrad.ptr, count)
-        for i in 0..<s.count { try w.double(rho[i]); try w.floats(s[i].ptr, count); try w.floats(y[i].ptr, count) }
+        // Pairs are never written once made (`recycle` reuses only a pair nothing else holds), so a
+        // snapshot may keep them by reference: saving a full history copies nothing.
+        for i in 0..<s.count { try w.double(rho[i]); try w.floats(unchanging: s[i]); try w.floats(unchanging: y[i]) }
     }
     public func decode(from r: inout BinaryReader, count n: Int) throws {
         reset()

@@ -26,23 +26,25 @@ public enum SessionFile {
     struct HashingSink<Inner: ByteSink>: ByteSink {
         var inner: Inner
         var hash = FNV1a()
-        mutating func append(_ bytes: UnsafeRawBufferPointer) throws { hash.add(bytes); try inner.append(bytes) }
+        var count = 0
+        mutating func append(_ bytes: UnsafeRawBufferPointer) throws { hash.add(bytes); count += bytes.count; try inner.append(bytes) }
     }
 
-    /// Writes atomically, streaming the payload from the live buffers: `payload` is called twice, once to
-    /// count the bytes (the header states the length) and once to write them.
-    static func write(to path: String, payload: (inout BinaryWriter<CountingSink>) throws -> Void,
-                      _ again: (inout BinaryWriter<HashingSink<AtomicFile.Sink>>) throws -> Void) throws {
-        var counter = BinaryWriter(CountingSink())
-        try payload(&counter)
-        let length = counter.sink.count
+    /// Writes atomically: header, the payload that `payload` streams (exactly `payloadBytes` of it, which
+    /// the header states up front), then its hash.
+    static func write(to path: String, payloadBytes: Int,
+                      payload: (inout BinaryWriter<HashingSink<AtomicFile.Sink>>) throws -> Void) throws {
         try AtomicFile.write(to: path) { sink in
             var header = BinaryWriter(sink)
             try magic.withUnsafeBytes { try sink.append($0) }
             try header.int(version)
-            try header.int(length)
+            try header.int(payloadBytes)
             var w = BinaryWriter(HashingSink(inner: sink))
-            try again(&w)
+            try payload(&w)
+            // A file whose length field lies could not be read back: never commit one.
+            guard w.sink.count == payloadBytes else {
+                throw RestyleError.internal("\(path): session payload was \(w.sink.count) bytes, not \(payloadBytes)")
+            }
             var h = w.sink.hash.h.littleEndian
             try withUnsafeBytes(of: &h) { try sink.append($0) }
         }
@@ -93,16 +95,24 @@ extension BinaryReader {
 }
 
 extension Optimization {
-    /// Writes the whole state atomically, straight from the live buffers (no copy of the image-sized
-    /// vectors is made, however long the L-BFGS history).
+    /// Writes the whole state atomically. Same as `sessionSnapshot(paused:).write(to:)`.
     public func writeSession(to path: String, paused: Bool = false) throws {
-        let settingsJSON = try JSONEncoder().encode(settings)
-        let historyJSON = try JSONEncoder().encode(SessionHistory(points: history, marks: marks, paused: paused ? true : nil))
+        try sessionSnapshot(paused: paused).write(to: path)
+    }
+
+    /// Everything a session file holds, frozen now, to be written later on any thread while iterations
+    /// go on (see `SessionSnapshot`). Call it between iterations.
+    public func sessionSnapshot(paused: Bool = false) throws -> SessionSnapshot {
+        // Sorted keys: the same state always makes the same bytes.
+        let json = JSONEncoder()
+        json.outputFormatting = .sortedKeys
+        let settingsJSON = try json.encode(settings)
+        let historyJSON = try json.encode(SessionHistory(points: history, marks: marks, paused: paused ? true : nil))
         // Never a non-finite value in a file: a gradient that went non-finite (the loss failed at these
         // settings) is stored as zeros, and the resumed run evaluates the image again before stepping.
         let gradientFinite = (0..<g.count).allSatisfy { g.ptr[$0].isFinite }
         let (storedEvaluated, storedNeedsEvaluation) = gradientFinite ? (evaluated, needsEvaluation) : (iteration > 0, iteration > 0)
-        func payload<S>(_ w: inout BinaryWriter<S>) throws {
+        return try SessionSnapshot { w in
             try w.string(Restyle.version)
             try w.bytes(settingsJSON)
             try w.int(iteration); try w.double(elapsed)
@@ -117,7 +127,6 @@ extension Optimization {
             try w.string(optimizer.kind.rawValue)
             try optimizer.encode(into: &w)
         }
-        try SessionFile.write(to: path, payload: { try payload(&$0) }, { try payload(&$0) })
     }
 
     /// Reopens a saved session at the same iteration with the same state. Every field is validated

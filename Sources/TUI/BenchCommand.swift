@@ -41,22 +41,13 @@ struct BenchCommand: ParsableCommand {
             last = opt.elapsed
         }
         let rss = MemoryStats.peakRSS()
-        // A session save as autosave does it: streamed from the live buffers, so the resident memory
-        // should not grow by more than the 1 MB write buffer.
         let sessionPath = NSTemporaryDirectory() + "restyle-bench-\(getpid()).session"
-        let rssBefore = MemoryStats.currentRSS()
-        let peakResets = MemoryStats.resetPeak()
-        let s0 = DispatchTime.now().uptimeNanoseconds
-        try opt.writeSession(to: sessionPath)
-        let saveSeconds = Double(DispatchTime.now().uptimeNanoseconds - s0) / 1e9
-        let saveGrowth = (peakResets ? MemoryStats.peakRSS() : MemoryStats.currentRSS()) - rssBefore
-        let saveBytes = (try? FileManager.default.attributesOfItem(atPath: sessionPath)[.size] as? Int) ?? 0
-        unlink(sessionPath)
+        defer { unlink(sessionPath) }
+        let save = try Bench.measureSave(opt, to: sessionPath)
         let sgemm = try Bench.sgemmRate()
         let median = times.sorted()[times.count / 2]
         let flops = Bench.convFlops(width: size, height: size, settings: settings)
         let effective = flops / median / 1e9
-        let historyMB = Double(2 * 100 * 3 * size * size * 4) / 1e6
         print("restyle bench  \(size)×\(size)  \(optimizer.rawValue)  \(iterations) iterations  (OpenBLAS, \(ProcessInfo.processInfo.activeProcessorCount) cores)")
         print(String(format: "  median s/iteration        %.3f   (min %.3f, max %.3f)", median, times.min()!, times.max()!))
         print(String(format: "  conv work / iteration     %.2f GFLOP (direct convolution, forward + input gradient)", flops / 1e9))
@@ -65,10 +56,9 @@ struct BenchCommand: ParsableCommand {
         print(String(format: "  ratio                     %.2f", effective / sgemm))
         print(String(format: "  peak RSS                  %.0f MB", Double(rss) / 1e6))
         print(String(format: "  weights load              %.3f s", loadSeconds))
-        print(String(format: "  session save              %.0f MB in %.3f s (%.0f MB/s), peak RSS +%.1f MB while saving",
-                     Double(saveBytes) / 1e6, saveSeconds, Double(saveBytes) / 1e6 / max(saveSeconds, 1e-9), Double(saveGrowth) / 1e6))
-        if optimizer == .lbfgs {
-            print(String(format: "  (full L-BFGS history of 100 pairs would add %.0f MB at this size)", historyMB))
-        }
+        print(String(format: "  autosave                  %.0f MB (%d L-BFGS pairs): run paused %.3f s to copy the state, file written in %.2f s meanwhile",
+                     Double(save.bytes) / 1e6, save.historyPairs, save.snapshotSeconds, save.writeSeconds))
+        print(String(format: "                            an iteration took %.3f s while it wrote (median %.3f); RSS +%.1f MB",
+                     save.iterationWhileWritingSeconds, median, Double(save.rssGrowth) / 1e6))
     }
 }

@@ -427,8 +427,9 @@ extension TmuxEndToEndTests {
     }
 }
 
-/// The screen over a stalled link: a pty whose reader stops reading (scripts/pty_stall.py). Autosave
-/// must keep its period and SIGTERM must save and exit within 2 s while the screen thread is blocked.
+/// The screen over a stalled link: a pty whose reader stops reading (scripts/pty_stall.py). No thread may
+/// block writing to it; autosave must keep its period and keys must still work while it is stalled; once
+/// it reads again the screen must catch up to a whole current frame; SIGTERM must save and exit within 2 s.
 final class StalledTerminalTests: XCTestCase {
     func testAutosaveAndSIGTERMDoNotDependOnTheScreen() throws {
         let dir = NSTemporaryDirectory() + "restyle-pty-\(getpid())-\(UUID().uuidString.prefix(6))"

@@ -106,12 +106,14 @@ enum GraphicsEncoder {
     static let kittyDeleteAll = Array("\u{1B}_Ga=d,d=A\u{1B}\\".utf8)
 
     /// The image at cell (x, y), `cols`×`rows` cells big, wrapped so the cursor and its attributes end
-    /// where they were (DECSC/DECRC): ncurses' idea of where the cursor is stays true.
+    /// where they were (DECSC/DECRC): ncurses' idea of where the cursor is stays true. The scroll region
+    /// is reset first (curses may have left one smaller than the screen after a resize, and a sixel
+    /// reaching below it scrolls it).
     static func placed(_ img: RGBImage, proto: GraphicsProtocol, x: Int, y: Int, cols: Int, rows: Int,
                        cellW: Int, cellH: Int) -> [UInt8] {
         let body = encode(img, proto: proto, cols: cols, rows: rows, cellW: cellW, cellH: cellH)
         guard !body.isEmpty else { return [] }
-        var out = Array("\u{1B}7".utf8)
+        var out = Array("\u{1B}7\u{1B}[r".utf8)
         if proto == .kitty { out += kittyDeleteAll }
         out += Array("\u{1B}[\(y + 1);\(x + 1)H".utf8)
         out += body
@@ -137,14 +139,37 @@ enum GraphicsEncoder {
         chafa_canvas_config_set_pixel_mode(config, mode)
         let canvas = chafa_canvas_new(config)!
         defer { chafa_canvas_unref(canvas) }
-        let bytes = PreviewRenderer.rgb8(img)
+        // Enlarged here, each pixel a sharp block, rather than by chafa, whose smooth scaling would blur
+        // the detail the pane is there to show; made smaller by chafa, which averages. Sixel images are
+        // a whole number of 6-pixel bands high, so that is the height drawn.
+        let pw = cols * cellW, ph = proto == .sixel ? max(6, rows * cellH / 6 * 6) : rows * cellH
+        let bytes: [UInt8], bw: Int, bh: Int
+        if pw >= img.width && ph >= img.height {
+            bytes = nearest(PreviewRenderer.rgb8(img), width: img.width, height: img.height, to: pw, ph); bw = pw; bh = ph
+        } else {
+            bytes = PreviewRenderer.rgb8(img); bw = img.width; bh = img.height
+        }
         bytes.withUnsafeBufferPointer { p in
-            chafa_canvas_draw_all_pixels(canvas, CHAFA_PIXEL_RGB8, p.baseAddress, gint(img.width), gint(img.height), gint(img.width * 3))
+            chafa_canvas_draw_all_pixels(canvas, CHAFA_PIXEL_RGB8, p.baseAddress, gint(bw), gint(bh), gint(bw * 3))
         }
         guard let info = termInfo(proto), let gs = chafa_canvas_print(canvas, info) else { return [] }
         defer { chafa_term_info_unref(info) }
         let out = [UInt8](UnsafeRawBufferPointer(start: gs.pointee.str, count: Int(gs.pointee.len)))
         g_string_free(gs, 1)
+        return out
+    }
+
+    /// Interleaved RGB8 enlarged to `w`×`h` by repeating pixels.
+    static func nearest(_ rgb: [UInt8], width: Int, height: Int, to w: Int, _ h: Int) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: w * h * 3)
+        let xs = (0..<w).map { $0 * width / w }
+        for y in 0..<h {
+            let sy = y * height / h
+            for x in 0..<w {
+                let s = 3 * (sy * width + xs[x]), d = 3 * (y * w + x)
+                out[d] = rgb[s]; out[d + 1] = rgb[s + 1]; out[d + 2] = rgb[s + 2]
+            }
+        }
         return out
     }
 

@@ -47,6 +47,12 @@ final class CursesScreen {
         guard let ofp = fdopen(output.writeFD, "w") else { throw RestyleError.internal("fdopen of the output pipe failed") }
         // newterm rather than initscr: initscr exits the process on an unknown TERM, newterm lets us say why.
         let directName = TerminalType.choose(env: env, request: request)
+        // Its size too: curses would take terminfo's 24×80 and set the scroll region to it, and an image
+        // reaching below that row would then scroll part of the screen.
+        if let ws = TerminalModes.windowSize() {
+            setenv("LINES", "\(ws.ws_row)", 1); setenv("COLUMNS", "\(ws.ws_col)", 1)
+        }
+        defer { unsetenv("LINES"); unsetenv("COLUMNS") }
         var opened = directName.flatMap { name in name.withCString { newterm($0, ofp, restyle_stdin()) } }
         terminalName = opened != nil ? directName! : (env["TERM"] ?? "unset")
         if opened == nil { opened = newterm(nil, ofp, restyle_stdin()) }

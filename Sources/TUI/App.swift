@@ -20,10 +20,8 @@ final class App {
     /// terminal has none. `g` switches between it and symbols.
     var graphicsProtocol: GraphicsProtocol?
     var graphicsOn = false
-    /// Set by each frame: where the preview image goes in graphics (nil when it is not shown), and if
-    /// not shown, whether only an overlay covers it.
+    /// Set by each frame: where the preview image goes in graphics (nil when it is not shown).
     var graphicsTarget: GraphicsTarget?
-    var graphicsRemoval: GraphicsPresenter.Removal = .off
 
     /// The settings as the user has set them. Kept here rather than read back from the engine
     /// because the engine applies changes only before its next iteration, and a key press must

@@ -6,7 +6,6 @@ extension App {
     func render(into g: inout CellGrid) {
         drainMailbox()
         graphicsTarget = nil
-        graphicsRemoval = .off
         let st = styles
         screenSize = (g.width, g.height)
         let layout = ScreenLayout.compute(width: g.width, height: g.height)
@@ -49,7 +48,6 @@ extension App {
         let st = styles
         graphicsTarget = nil
         let covered = showHelp || confirmRestart
-        graphicsRemoval = covered ? .covered : .off
         let title = previewTitle(progress: progress)
         g.box(rect, title: PreviewTabs.prefix + title, border: st.border, titleStyle: st.title)
         // The view shown is the highlighted tab; the tabs are also clickable (Mouse.swift).

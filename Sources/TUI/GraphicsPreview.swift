@@ -17,8 +17,9 @@ protocol GraphicsSink: AnyObject {
     /// Counts screen clears (resize, suspend, theme): a clear erases sixel and iTerm2 images.
     var clears: Int { get }
     func send(_ bytes: [UInt8])
-    /// Clear and repaint the whole screen before the next frame.
-    func requestClear()
+    /// Have the next frame rewrite every cell of these rows, whatever curses believes is there: text
+    /// written over a sixel or iTerm2 image's cells replaces it, cells left alone keep its pixels.
+    func repaint(rows: Range<Int>)
 }
 
 /// Sends the preview image in a pixel protocol, after the ncurses frame and outside its knowledge,
@@ -42,22 +43,20 @@ final class GraphicsPresenter {
         self.proto = proto; self.cellPixels = cellPixels; self.budget = budget
     }
 
-    enum Removal { case covered, off }
-
     /// Called after each frame has been handed to the terminal. `target` nil means no image this
-    /// frame: `.covered` by an overlay (its cells were redrawn as symbols, which covers a sixel or
-    /// iTerm2 image; kitty's sits on a layer of its own and is deleted), or `.off` (symbols, a screen
-    /// too small) where the whole screen is repainted to be sure no pixel is left.
-    func afterFrame(target: GraphicsTarget?, removal: Removal = .off, sink: GraphicsSink, now: Double,
-                    image: () -> RGBImage?) {
+    /// frame (help over it, symbols, a screen too small): a shown image is removed, by rewriting its
+    /// rows on the next frame (sixel, iTerm2) or by deleting it (kitty, whose images sit on a layer
+    /// above the text).
+    func afterFrame(target: GraphicsTarget?, sink: GraphicsSink, now: Double, image: () -> RGBImage?) {
         if sink.clears != shownClears { shownClears = sink.clears; forgetShown(sink) }
         guard let t = target else {
-            if shown != nil { remove(sink, clear: removal == .off) }
+            if shown != nil { remove(sink) }
             return
         }
         if let s = shown, s.x != t.x || s.y != t.y || s.cols != t.cols || s.rows != t.rows {
-            // Moved or resized: the old image must go first, or its edge would stay beside the new one.
-            remove(sink, clear: true)
+            // Moved or resized: the old image goes first (its rows rewritten by the next frame), and
+            // the new one after that frame, which would otherwise write over it.
+            remove(sink)
             return
         }
         let placed = shown != nil && shown!.source == t.source
@@ -94,8 +93,9 @@ final class GraphicsPresenter {
         shown = nil
     }
 
-    private func remove(_ sink: GraphicsSink, clear: Bool) {
-        if proto == .kitty { sink.send(GraphicsEncoder.kittyDeleteAll) } else if clear { sink.requestClear() }
+    private func remove(_ sink: GraphicsSink) {
+        guard let s = shown else { return }
+        if proto == .kitty { sink.send(GraphicsEncoder.kittyDeleteAll) } else { sink.repaint(rows: s.y..<(s.y + s.rows)) }
         shown = nil
     }
 }

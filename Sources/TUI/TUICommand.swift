@@ -428,8 +428,8 @@ enum TUIRunner {
                 app.render(into: &g)
                 screen.present(g)
                 // The image goes after the frame, over the blank cells the frame left for it.
-                presenter?.afterFrame(target: app.graphicsOn ? app.graphicsTarget : nil, removal: app.graphicsRemoval,
-                                      sink: screen, now: now, image: { app.graphicsImage() })
+                presenter?.afterFrame(target: app.graphicsOn ? app.graphicsTarget : nil, sink: screen, now: now,
+                                      image: { app.graphicsImage() })
                 dirty = false
                 lastDraw = now
             }
@@ -437,7 +437,7 @@ enum TUIRunner {
                 app.graphicsTooSlow()
                 dirty = true
             }
-            if screen.clearRequested { screen.clearRequested = false; screen.invalidate(clearScreen: true); dirty = true }
+            if screen.repaintRequested { screen.repaintRequested = false; dirty = true }
         }
 
         keeper.quitting()

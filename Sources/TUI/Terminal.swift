@@ -176,8 +176,8 @@ final class CursesScreen {
 
     /// Screen clears so far (GraphicsSink): each one erases sixel and iTerm2 images.
     private(set) var clears = 0
-    /// Set by the graphics presenter; the loop clears the screen before its next frame.
-    var clearRequested = false
+    /// Set when rows were marked for rewriting (GraphicsSink.repaint): the loop draws again at once.
+    var repaintRequested = false
 
     /// Forget what is on screen: after a resize, a theme change or coming back from suspend.
     func invalidate(clearScreen: Bool) {
@@ -292,5 +292,10 @@ final class CursesScreen {
 extension CursesScreen: GraphicsSink {
     var backlog: Int { output.backlog }
     func send(_ bytes: [UInt8]) { output.send(bytes) }
-    func requestClear() { clearRequested = true }
+    func repaint(rows: Range<Int>) {
+        let r = rows.clamped(to: 0..<max(0, size.h))
+        guard !r.isEmpty else { return }
+        _ = wredrawln(restyle_stdscr(), Int32(r.lowerBound), Int32(r.count))
+        repaintRequested = true
+    }
 }

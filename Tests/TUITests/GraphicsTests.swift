@@ -116,9 +116,9 @@ final class FakeSink: GraphicsSink {
     var backlog = 0
     var clears = 0
     var sent: [[UInt8]] = []
-    var clearRequests = 0
+    var repainted: [Range<Int>] = []
     func send(_ bytes: [UInt8]) { sent.append(bytes) }
-    func requestClear() { clearRequests += 1 }
+    func repaint(rows: Range<Int>) { repainted.append(rows) }
     var texts: [String] { sent.map { String(decoding: $0, as: UTF8.self) } }
 }
 
@@ -151,27 +151,24 @@ final class GraphicsPresenterTests: XCTestCase {
     func testMovedOrClearedOrSwitchedOffIsRemovedThenSentAgain() {
         let p = GraphicsPresenter(proto: .sixel, cellPixels: (8, 16)), sink = FakeSink()
         p.afterFrame(target: target(1), sink: sink, now: 0) { self.img }
-        // Resized pane: the old image must be cleared away before the new one goes elsewhere.
+        // Resized pane: the old image's rows are rewritten before the new one goes elsewhere.
         p.afterFrame(target: target(1, x: 5), sink: sink, now: 0.1) { self.img }
-        XCTAssertEqual(sink.clearRequests, 1)
+        XCTAssertEqual(sink.repainted, [2..<6])
         XCTAssertEqual(sink.sent.count, 1)
+        p.afterFrame(target: target(1, x: 5), sink: sink, now: 0.15) { self.img }
+        XCTAssertEqual(sink.sent.count, 2, "after that frame, at once, without waiting 2 s")
+        XCTAssertTrue(sink.texts[1].contains("\u{1B}[3;6H"))
+        // A clear (suspend, theme, resize) erases it: sent again.
         sink.clears += 1
         p.afterFrame(target: target(1, x: 5), sink: sink, now: 0.2) { self.img }
-        XCTAssertEqual(sink.sent.count, 2, "after the clear, at once, without waiting 2 s")
-        XCTAssertTrue(sink.texts[1].contains("\u{1B}[3;6H"))
-        // A clear for any other reason (suspend, theme) erases it too.
-        sink.clears += 1
-        p.afterFrame(target: target(1, x: 5), sink: sink, now: 0.3) { self.img }
         XCTAssertEqual(sink.sent.count, 3)
-        // Help over it: its cells are redrawn, nothing to clear; it comes back when help goes.
-        p.afterFrame(target: nil, removal: .covered, sink: sink, now: 0.4) { self.img }
-        XCTAssertEqual(sink.clearRequests, 1)
+        XCTAssertEqual(sink.repainted.count, 1, "a clear needs no repaint of its own")
+        // Help over it, or g: its rows are rewritten, and it comes back when help goes.
+        p.afterFrame(target: nil, sink: sink, now: 0.4) { self.img }
+        XCTAssertEqual(sink.repainted, [2..<6, 2..<6])
+        XCTAssertNil(p.shown)
         p.afterFrame(target: target(1, x: 5), sink: sink, now: 0.5) { self.img }
         XCTAssertEqual(sink.sent.count, 4)
-        // g: back to symbols, the whole screen is repainted so no pixel stays.
-        p.afterFrame(target: nil, removal: .off, sink: sink, now: 0.6) { self.img }
-        XCTAssertEqual(sink.clearRequests, 2)
-        XCTAssertNil(p.shown)
     }
 
     func testKittyImagesAreDeletedExplicitly() {
@@ -179,9 +176,9 @@ final class GraphicsPresenterTests: XCTestCase {
         p.afterFrame(target: target(1), sink: sink, now: 0) { self.img }
         XCTAssertTrue(sink.texts[0].contains("\u{1B}_Ga=d,d=A\u{1B}\\"), "each frame replaces the last")
         XCTAssertTrue(sink.texts[0].contains("\u{1B}_Ga=T"), "an immediate kitty image")
-        p.afterFrame(target: nil, removal: .covered, sink: sink, now: 0.1) { self.img }
+        p.afterFrame(target: nil, sink: sink, now: 0.1) { self.img }
         XCTAssertEqual(sink.texts.last, "\u{1B}_Ga=d,d=A\u{1B}\\", "help would be under a kitty image")
-        XCTAssertEqual(sink.clearRequests, 0)
+        XCTAssertEqual(sink.repainted, [], "text does not cover a kitty image")
         p.afterFrame(target: target(1), sink: sink, now: 0.2) { self.img }
         p.end(sink: sink)
         XCTAssertEqual(sink.texts.last, "\u{1B}_Ga=d,d=A\u{1B}\\", "and on quit or suspend")
@@ -222,12 +219,10 @@ final class GraphicsScreenTests: XCTestCase {
         app.showHelp = true
         _ = frame(app)
         XCTAssertNil(app.graphicsTarget)
-        XCTAssertEqual(app.graphicsRemoval, .covered)
         app.showHelp = false
         app.handle(.char("g"))
         let s = frame(app)
         XCTAssertNil(app.graphicsTarget)
-        XCTAssertEqual(app.graphicsRemoval, .off)
         XCTAssertTrue(s.row(ScreenLayout.compute(width: 120, height: 40).status.y).contains("preview: symbols"))
         let symbols = (inner.y..<(inner.y + inner.h)).map { s.row($0) }.joined()
         XCTAssertTrue(symbols.unicodeScalars.contains { ($0.value >= 0x2580 && $0.value <= 0x259F) || $0 == " " }, "symbols again")

@@ -6,12 +6,16 @@ shortest gap between two, and the average bytes per second of all output and of 
 Exits 0 when the cap holds (frames ≥ 2 s apart, ≤ 100 KB/s on average after the first 200 KB burst)
 and images did flow.
 
-Usage: graphics_rate.py BINARY WORKDIR CONTENT STYLE [SECONDS]
+With a fourth argument, READ_BYTES_PER_S, the pty is read no faster than that, as over a slow link:
+then the preview must give up graphics (its status line says "slow link") and send no image after.
+
+Usage: graphics_rate.py BINARY WORKDIR CONTENT STYLE [SECONDS [READ_BYTES_PER_S]]
 """
 import fcntl, json, os, pty, re, select, signal, struct, sys, termios, time
 
 binary, work, content, style = sys.argv[1:5]
 seconds = float(sys.argv[5]) if len(sys.argv) > 5 else 30
+read_rate = float(sys.argv[6]) if len(sys.argv) > 6 else None
 pid, fd = pty.fork()
 if pid == 0:
     os.chdir(work)
@@ -27,10 +31,12 @@ while time.time() - start < seconds:
     r, _, _ = select.select([fd], [], [], 0.1)
     if r:
         try:
-            data = os.read(fd, 1 << 16)
+            data = os.read(fd, 4096 if read_rate else 1 << 16)
         except OSError:
             break
         chunks.append((time.time() - start, data))
+        if read_rate:
+            time.sleep(len(data) / read_rate)
 os.kill(pid, signal.SIGTERM)
 try:
     while True:
@@ -62,8 +68,16 @@ result = {"seconds": round(span, 1), "frames": len(frames), "image_bytes": image
           "image_bytes_per_s": round(image_bytes / span), "all_bytes_per_s": round(len(stream) / span),
           "frames_per_s": round(len(frames) / span, 3), "min_gap_s": round(min(gaps), 2) if gaps else None,
           "frame_sizes": [n for _, n in frames][:12]}
-ok = len(frames) >= 3 and (not gaps or min(gaps) >= 1.9) and image_bytes <= 200_000 + 100_000 * span + max(
-    [n for _, n in frames] or [0])
+if read_rate:
+    said = stream.find(b"slow link")
+    result["slow_link_said_at_s"] = round(time_at(said), 1) if said >= 0 else None
+    # A frame may have been on its way when it was said; none may start after.
+    late = [f for f in frames if said >= 0 and f[0] > time_at(said) + 0.5]
+    result["frames_after"] = len(late)
+    ok = said >= 0 and not late and len(frames) >= 1
+else:
+    ok = len(frames) >= 3 and (not gaps or min(gaps) >= 1.9) and image_bytes <= 200_000 + 100_000 * span + max(
+        [n for _, n in frames] or [0])
 result["ok"] = ok
 print(json.dumps(result))
 sys.exit(0 if ok else 1)

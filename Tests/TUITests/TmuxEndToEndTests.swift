@@ -439,12 +439,20 @@ final class StalledTerminalTests: XCTestCase {
 }
 
 /// The graphics preview's bandwidth cap on a real run (scripts/graphics_rate.py): sixel frames at least
-/// 2 s apart and at most 100 KB/s on average, with images flowing.
+/// 2 s apart and at most 100 KB/s on average, with images flowing; symbols over a slow link.
 final class GraphicsRateTests: XCTestCase {
     func testSixelFramesKeepToTheCap() throws {
         let (status, text) = try runPtyScript("graphics_rate.py", extra: ["20"])
         XCTAssertEqual(status, 0, text)
         print("graphics rate: \(text)")
+    }
+
+    /// Read at 30 KB/s, a 300–400 KB sixel frame is still on its way after 4 s: back to symbols, and no
+    /// image after.
+    func testASlowLinkFallsBackToSymbols() throws {
+        let (status, text) = try runPtyScript("graphics_rate.py", extra: ["25", "30000"])
+        XCTAssertEqual(status, 0, text)
+        print("graphics over a slow link: \(text)")
     }
 }
 

@@ -341,7 +341,9 @@ enum TUIRunner {
         var modes = TerminalModes()
         modes.enterRaw()
         let env = ProcessInfo.processInfo.environment
-        let answers = config.preview == .symbols ? TerminalAnswers() : TerminalAnswers.query(timeout: 0.3)
+        // Every terminal answers CSI c, so the wait is one round trip; the limit is for those that do not.
+        // An answer arriving after it would reach the screen as keys, hence a generous one over SSH.
+        let answers = config.preview == .symbols ? TerminalAnswers() : TerminalAnswers.query(timeout: 1)
         let proto = GraphicsDetect.choose(request: config.preview, env: env,
                                           chafa: config.preview == .auto ? GraphicsDetect.chafaProtocols(env: env) : [],
                                           attributes: answers.attributes)

@@ -36,6 +36,9 @@ final class GraphicsPresenter {
     private(set) var shown: GraphicsTarget?
     private var shownClears = 0
     private var inFlightSince: Double?
+    /// The bytes of the image on screen: a new generation that looks the same (the first iteration
+    /// re-publishes the start image) is not sent again.
+    private var shownBytes: [UInt8] = []
     /// Seconds the last graphics frame took to reach the terminal.
     private(set) var lastDrainSeconds: Double?
 
@@ -67,7 +70,9 @@ final class GraphicsPresenter {
         let bytes = GraphicsEncoder.placed(img, proto: proto, x: t.x, y: t.y, cols: t.cols, rows: t.rows,
                                            cellW: cellPixels.w, cellH: cellPixels.h)
         guard !bytes.isEmpty else { return }
+        if placed && bytes == shownBytes { shown = t; return }
         sink.send(bytes)
+        shownBytes = bytes
         budget.spent(bytes.count, now: now)
         shown = t
         inFlightSince = now

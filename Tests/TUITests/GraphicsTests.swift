@@ -145,6 +145,9 @@ final class GraphicsPresenterTests: XCTestCase {
         XCTAssertEqual(sink.sent.count, 1, "nor while the terminal has not taken the last bytes")
         sink.backlog = 0
         p.afterFrame(target: target(2), sink: sink, now: 2.6) { self.img }
+        XCTAssertEqual(sink.sent.count, 1, "a new generation of the same picture is not sent again")
+        let other = Bench.syntheticImage(width: 24, height: 16, seed: 4)
+        p.afterFrame(target: target(3), sink: sink, now: 2.7) { other }
         XCTAssertEqual(sink.sent.count, 2)
     }
 
@@ -195,7 +198,7 @@ final class GraphicsPresenterTests: XCTestCase {
         p.afterFrame(target: target(1), sink: sink, now: 0) { self.img }
         XCTAssertFalse(p.linkIsSlow(backlog: 0, now: 0.3))
         XCTAssertEqual(p.lastDrainSeconds ?? -1, 0.3, accuracy: 1e-9)
-        p.afterFrame(target: target(2), sink: sink, now: 3) { self.img }
+        p.afterFrame(target: target(2), sink: sink, now: 3) { Bench.syntheticImage(width: 24, height: 16, seed: 5) }
         XCTAssertFalse(p.linkIsSlow(backlog: 50_000, now: 5))
         XCTAssertTrue(p.linkIsSlow(backlog: 40_000, now: 7.5), "a frame not through after 4 s")
     }

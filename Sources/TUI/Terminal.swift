@@ -41,10 +41,14 @@ final class CursesScreen {
         self.mouse = mouse
         self.modes = modes
         setlocale(LC_ALL, "")
-        output = try TerminalOutput()
+        // Whatever fails from here leaves the terminal as the shell had it.
+        do { output = try TerminalOutput() } catch { modes.restore(); throw error }
         // ncurses writes into the output pipe. Its own tty calls then have nothing to act on, so the input
         // modes and the window size are ours to set (TerminalModes, resize()).
-        guard let ofp = fdopen(output.writeFD, "w") else { throw RestyleError.internal("fdopen of the output pipe failed") }
+        guard let ofp = fdopen(output.writeFD, "w") else {
+            modes.restore()
+            throw RestyleError.internal("fdopen of the output pipe failed")
+        }
         // newterm rather than initscr: initscr exits the process on an unknown TERM, newterm lets us say why.
         let directName = TerminalType.choose(env: env, request: request)
         // Its size too: curses would take terminfo's 24×80 and set the scroll region to it, and an image

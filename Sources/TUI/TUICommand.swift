@@ -377,6 +377,7 @@ enum TUIRunner {
         var lastDraw = -Double.infinity
         var lastSignature = ""
         var terminated = false
+        var lastBacklog = 0
         // Redraw at least this often for the clock and for throttled preview frames.
         let period = min(0.5, 1 / max(config.fps, 0.1))
 
@@ -422,7 +423,13 @@ enum TUIRunner {
             let now = app.now()
             // While the terminal has not taken the last frame (a slow or stalled link), frames are not
             // made at all: the next one, once it has, shows the newest state, and nothing queued is lost.
-            if (dirty || now - lastDraw >= period) && screen.output.backlog == 0 {
+            let due = dirty || now - lastDraw >= period
+            let backlog = screen.output.backlog
+            // A frame waiting on a link that is taking bytes follows within 5 ms of the last one going;
+            // on a stalled link the loop keeps its usual pace.
+            screen.setKeyWait(milliseconds: due && backlog > 0 && backlog < lastBacklog ? 5 : 40)
+            lastBacklog = backlog
+            if due && backlog == 0 {
                 // Styles are interned per table; a long truecolor run would grow it without bound.
                 if table.count > 200_000 { table = StyleTable() }
                 let (w, h) = screen.size

@@ -127,6 +127,15 @@ final class CursesScreen {
         return (Double(ws.ws_xpixel) / Double(ws.ws_col), Double(ws.ws_ypixel) / Double(ws.ws_row))
     }
 
+    private var keyWaitMs: Int32 = 40
+    /// How long readKey waits for a key: short while a frame waits for the terminal to take the last
+    /// one, so it follows as soon as it can.
+    func setKeyWait(milliseconds ms: Int32) {
+        guard ms != keyWaitMs else { return }
+        keyWaitMs = ms
+        wtimeout(restyle_stdscr(), ms)
+    }
+
     func readKey() -> Key? {
         var wch: wint_t = 0
         let r = wget_wch(restyle_stdscr(), &wch)

@@ -7,6 +7,8 @@
 #   make demo-run  the same pair headless, into restyle-out/demo.png
 #   make bench   build, then `restyle bench` at 256² and 512²
 #   make bench-tui  key latency and terminal bytes/s of the TUI (scripts/bench-tui.py)
+#   make test-xterm  the sixel preview end to end in xterm -ti vt340 under Xvfb, screenshots
+#                compared with the PNG (scripts/xterm_preview.py; installs xterm, xvfb, imagemagick)
 #   make test-sanitize  the thread-sensitive tests under ThreadSanitizer, the image tests under
 #                AddressSanitizer (debug builds in .build-tsan/ and .build-asan/; slow, opt-in)
 #   make fuzz    every fuzz target below, $(FUZZ_SECONDS)s each; what fails goes to Tests/Fuzz/TARGET/
@@ -117,6 +119,15 @@ bench: build
 # second with the preview live (see scripts/bench-tui.py).
 bench-tui: build
 	python3 scripts/bench-tui.py --binary $(BIN)
+
+# Opt-in: needs an X server, so it brings its own (Xvfb) and the packages for it. The screenshots it
+# judges stay in $(XTERM_SHOTS).
+XTERM_SHOTS ?= $(OUT_DIR)/xterm
+.PHONY: test-xterm
+test-xterm: build
+	bash scripts/setup.sh --packages xterm xvfb imagemagick fonts-dejavu-core
+	python3 -c 'import numpy' 2>/dev/null || bash scripts/setup.sh --packages python3-numpy
+	python3 scripts/xterm_preview.py $(BIN) $(XTERM_SHOTS)
 
 # Fuzzing needs no Swift build, only clang (Swift's has libFuzzer). The first
 # run builds instrumented libpng and libjpeg-turbo from the system's Debian

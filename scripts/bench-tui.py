@@ -152,12 +152,13 @@ def main():
         if not os.path.exists(p):
             sys.exit("bench-tui: %s missing; run make setup" % p)
     with tempfile.TemporaryDirectory() as out:
-        delays, status = key_latency(binary, a.presses, out)
+        # A folder each: the second run would otherwise find the first's session and ask to resume it.
+        delays, status = key_latency(binary, a.presses, os.path.join(out, "keys"))
         print("restyle bench-tui")
         print("  key → screen (tmux 120×40, 512² optimising, %d presses): p50 %.1f ms, p95 %.1f ms, max %.1f ms"
               % (len(delays), percentile(delays, 50), percentile(delays, 95), max(delays)))
         print("    status then: %s" % status)
-        total, elapsed = output_volume(binary, a.seconds, out)
+        total, elapsed = output_volume(binary, a.seconds, os.path.join(out, "volume"))
         print("  terminal output (pty 120×40, 256² preview live, %.0f s): %d bytes, %.1f KB/s"
               % (elapsed, total, total / elapsed / 1000))
 

@@ -195,6 +195,13 @@ install_demo_images() {
 
 # ---------------------------------------------------------------------------
 main() {
+  # `setup.sh --packages P…`: only install those Debian packages (opt-in test suites use it).
+  if [[ "${1:-}" == "--packages" ]]; then
+    shift
+    APT_PACKAGES=("$@")
+    install_system_packages
+    return 0
+  fi
   install_system_packages
   mkdir -p "$RESTYLE_HOME"
   # One set-up at a time per RESTYLE_HOME (e.g. two make targets at once).

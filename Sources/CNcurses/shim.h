@@ -12,5 +12,4 @@ static inline WINDOW *restyle_stdscr(void) { return stdscr; }
 static inline WINDOW *restyle_curscr(void) { return curscr; }
 static inline int restyle_colors(void) { return COLORS; }
 static inline int restyle_color_pairs(void) { return COLOR_PAIRS; }
-static inline FILE *restyle_stdout(void) { return stdout; }
 static inline FILE *restyle_stdin(void) { return stdin; }

@@ -16,6 +16,12 @@ final class App {
     var terminalName = ""
     /// Pixel size of one character cell; 1:2 unless the terminal says otherwise.
     var cellPixel: (w: Double, h: Double) = (1, 2)
+    /// The pixel protocol the preview can use (detected, or asked for with --preview); nil when the
+    /// terminal has none. `g` switches between it and symbols.
+    var graphicsProtocol: GraphicsProtocol?
+    var graphicsOn = false
+    /// Set by each frame: where the preview image goes in graphics (nil when it is not shown).
+    var graphicsTarget: GraphicsTarget?
 
     /// The settings as the user has set them. Kept here rather than read back from the engine
     /// because the engine applies changes only before its next iteration, and a key press must
@@ -229,6 +235,22 @@ final class App {
                 mailbox.post("theme not remembered: \(error)", error: true)
             }
         }
+    }
+
+    /// `g`: graphics or block symbols in the preview.
+    func toggleGraphics() {
+        guard let p = graphicsProtocol else {
+            say("this terminal has no pixel graphics that restyle knows of; --preview sixel, kitty or iterm forces one", error: true)
+            return
+        }
+        graphicsOn.toggle()
+        say(graphicsOn ? "preview: \(p.label) graphics" : "preview: symbols")
+    }
+
+    /// The link took too long to carry a graphics frame: symbols from now on, unless `g` again.
+    func graphicsTooSlow() {
+        graphicsOn = false
+        say("slow link: the preview is back to symbols (g for graphics)", error: true)
     }
 
     func setTheme(_ t: Theme) {

@@ -10,6 +10,8 @@ struct TUIConfig {
     var color: ColorRequest = .auto
     /// Mouse reports (SGR 1006): click and drag the sliders, wheel, view tabs.
     var mouse = true
+    /// The preview in pixel graphics (sixel, kitty, iTerm2) or block symbols; auto asks the terminal.
+    var preview: PreviewRequest = .auto
     /// The config file `t` remembers the theme in; nil when there is none to write (no HOME, tests).
     var configFile: String?
     /// One line about the config file to show in the status bar at start (it was also printed).

@@ -11,7 +11,7 @@ import Foundation
 enum ConfigFile {
     static let sizeLimit = 64 << 10
 
-    /// The documented keys. `preview` is reserved: only `symbols` (chafa's block symbols) exists so far.
+    /// The documented keys.
     static let keys = ["theme", "fps", "size", "autosave", "preview", "color", "mouse"]
 
     /// What the file sets; nil where it sets nothing usable.
@@ -20,7 +20,7 @@ enum ConfigFile {
         var fps: Double?
         var size: Int?
         var autosave: Double?
-        var preview: String?
+        var preview: PreviewRequest?
         var color: ColorRequest?
         var mouse: Bool?
     }
@@ -60,7 +60,7 @@ enum ConfigFile {
             case "autosave":
                 if let d = Double(value), d.isFinite, d >= 0, d <= 86400 * 365 { v.autosave = d } else { bad("expected seconds, 0 or more") }
             case "preview":
-                if value == "symbols" { v.preview = value } else { bad("only 'symbols' exists for now") }
+                if let p = PreviewRequest(rawValue: value.lowercased()) { v.preview = p } else { bad("expected \(PreviewRequest.choices)") }
             case "color", "colour":
                 if let c = ColorRequest(rawValue: value) { v.color = c } else { bad("expected auto, direct, 256, 16 or mono") }
             case "mouse":

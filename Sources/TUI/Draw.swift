@@ -5,6 +5,7 @@ extension App {
     /// Composes one whole frame into `g`. Cheap except the preview, which is cached.
     func render(into g: inout CellGrid) {
         drainMailbox()
+        graphicsTarget = nil
         let st = styles
         screenSize = (g.width, g.height)
         let layout = ScreenLayout.compute(width: g.width, height: g.height)
@@ -45,6 +46,8 @@ extension App {
 
     func drawPreview(_ g: inout CellGrid, _ rect: Rect, progress: EngineProgress) {
         let st = styles
+        graphicsTarget = nil
+        let covered = showHelp || confirmRestart
         let title = previewTitle(progress: progress)
         g.box(rect, title: PreviewTabs.prefix + title, border: st.border, titleStyle: st.title)
         // The view shown is the highlighted tab; the tabs are also clickable (Mouse.swift).
@@ -53,6 +56,7 @@ extension App {
         }
         let r = rect.inner
         guard r.w > 0, r.h > 0 else { return }
+        if graphicsOn && graphicsProtocol != nil && !covered && placeGraphics(r, progress: progress) { return }
 
         // Decide what to show without copying the image unless it will be rendered. Content and
         // style change only when the working size does (upscale), so that size is their "generation".
@@ -91,6 +95,34 @@ extension App {
                 let c = preview.cells[y * preview.cols + x]
                 g.set(ox + x, oy + y, c.ch, Style(fg: c.fg, bg: c.bg))
             }
+        }
+    }
+
+    /// In graphics the pane's cells stay blank and the image is placed on them after the frame
+    /// (GraphicsPresenter); here only where it goes. False while there is no picture yet.
+    func placeGraphics(_ r: Rect, progress: EngineProgress) -> Bool {
+        let size: (w: Int, h: Int)
+        switch source {
+        case .result: size = (progress.width, progress.height)
+        case .content: size = (engine.contentImage.width, engine.contentImage.height)
+        case .style: size = (engine.styleImage.width, engine.styleImage.height)
+        }
+        guard size.w > 0, size.h > 0 else { return false }
+        let fit = PreviewRenderer.fit(imageW: size.w, imageH: size.h, maxCols: r.w, maxRows: r.h,
+                                      cellW: cellPixel.w, cellH: cellPixel.h)
+        let generation = source == .result ? progress.imageGeneration : -(source.rawValue + 8 * progress.width)
+        graphicsTarget = GraphicsTarget(source: source, generation: generation, x: r.x + (r.w - fit.cols) / 2,
+                                        y: r.y + (r.h - fit.rows) / 2, cols: fit.cols, rows: fit.rows)
+        return true
+    }
+
+    /// The picture the graphics target names, copied only when it is about to be sent.
+    func graphicsImage() -> RGBImage? {
+        switch graphicsTarget?.source {
+        case .result?: return engine.currentImage().image
+        case .content?: return engine.contentImage
+        case .style?: return engine.styleImage
+        case nil: return nil
         }
     }
 }

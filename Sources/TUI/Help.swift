@@ -13,6 +13,7 @@ extension OverlayWidget {
         ("u", "continue at twice the size"),
         ("1 2 3  v", "show result / content / style"),
         ("t", "next theme (remembered in the config)"),
+        ("g", "preview in pixel graphics / symbols"),
         ("?", "this help"),
         ("q  Ctrl-C", "save the session and quit"),
         ("Ctrl-Z", "suspend"),
@@ -54,6 +55,8 @@ extension App {
         }
         lines.append(("", ""))
         lines.append(("colour", colorMode.label + (terminalName.isEmpty ? "" : " (\(terminalName))")))
+        let graphics = graphicsProtocol.map { graphicsOn ? "\($0.label) graphics" : "symbols (g: \($0.label))" }
+        lines.append(("preview", graphics ?? "symbols (no pixel graphics found)"))
         lines.append(("memory", "\(StatusWidget.formatBytes(engine.memoryBytes)) now, "
                       + "peak \(StatusWidget.formatBytes(engine.peakMemoryBytes))"))
         return lines

@@ -60,6 +60,7 @@ extension App {
         case .char("3"): source = .style
         case .char("v"): source = PreviewSource(rawValue: (source.rawValue + 1) % PreviewSource.allCases.count)!
         case .char("t"): cycleTheme()
+        case .char("g"): toggleGraphics()
         case .char("?"): showHelp = true
         case .char("q"): requestQuit()
         default: break

@@ -23,6 +23,9 @@ struct TUIOptions: ParsableArguments {
     @Flag(inversion: .prefixedNo, help: "Mouse: click or drag the sliders, wheel, click the view tabs (default on).")
     var mouse: Bool?
 
+    @Option(help: "Preview: auto (pixel graphics when the terminal has them, else symbols), symbols, sixel, kitty or iterm.")
+    var preview: String?
+
     /// The screen's settings: these options, else the config file's, else the defaults.
     func config(file: ConfigFile.Values = .init()) throws -> TUIConfig {
         let fps = self.fps ?? file.fps ?? 4
@@ -40,6 +43,14 @@ struct TUIOptions: ParsableArguments {
             c.color = file.color ?? .auto
         }
         c.mouse = mouse ?? file.mouse ?? true
+        if let preview {
+            guard let p = PreviewRequest(rawValue: preview) else {
+                throw RestyleError.badInput("--preview: expected \(PreviewRequest.choices), got '\(preview)'")
+            }
+            c.preview = p
+        } else {
+            c.preview = file.preview ?? .auto
+        }
         return c
     }
 
@@ -321,18 +332,41 @@ enum TUIRunner {
         // Installed before the screen opens, so ncurses leaves these signals alone (it takes over only
         // those left at their default action). SIGTERM and SIGHUP also reach the keeper, which saves
         // and exits on its own if the screen's loop cannot (a stalled SSH link blocks it in write).
-        Signals.watch([SIGINT, SIGTERM, SIGHUP, SIGTSTP, SIGCONT]) { sig in
+        // SIGWINCH too: curses' own handler would ask its descriptor, the output pipe, for the size.
+        Signals.watch([SIGINT, SIGTERM, SIGHUP, SIGTSTP, SIGCONT, SIGWINCH]) { sig in
             inbox.post(sig)
             if sig == SIGTERM || sig == SIGHUP { keeper.terminate(after: 1.0) }
         }
-        let screen = try CursesScreen(request: config.color, mouse: config.mouse)
+        // Raw before the screen opens: the terminal's answers to the graphics queries must not echo.
+        var modes = TerminalModes()
+        modes.enterRaw()
+        let env = ProcessInfo.processInfo.environment
+        // Every terminal answers CSI c, so the wait is one round trip; the limit is for those that do not.
+        // An answer arriving after it would reach the screen as keys, hence a generous one over SSH.
+        let answers = config.preview == .symbols ? TerminalAnswers() : TerminalAnswers.query(timeout: 1)
+        let proto = GraphicsDetect.choose(request: config.preview, env: env,
+                                          chafa: config.preview == .auto ? GraphicsDetect.chafaProtocols(env: env) : [],
+                                          attributes: answers.attributes)
+        let screen = try CursesScreen(request: config.color, mouse: config.mouse, modes: modes)
         let app = App(engine: engine, config: config, theme: theme, themeDirs: themeDirs,
                       colorMode: screen.colorMode, writePNG: writeSnapshotPNG)
         app.terminalName = screen.terminalName
         app.mouseEnabled = config.mouse
         // A config-file problem was printed before the screen opened; the status bar says it too.
         if let n = config.notice { app.say(n, error: true) }
-        if let c = screen.cellPixelSize { app.cellPixel = c }
+        let (w0, h0) = screen.size
+        if let c = screen.cellPixelSize {
+            app.cellPixel = c
+        } else if let px = answers.windowPixels, w0 > 0, h0 > 0 {
+            app.cellPixel = (Double(px.w) / Double(w0), Double(px.h) / Double(h0))
+        }
+        app.graphicsProtocol = proto
+        app.graphicsOn = proto != nil
+        // Without a pixel size from the terminal, the common 10×20 cell.
+        let knownCell = screen.cellPixelSize != nil || answers.windowPixels != nil
+        let presenter = proto.map {
+            GraphicsPresenter(proto: $0, cellPixels: knownCell ? (Int(app.cellPixel.w.rounded()), Int(app.cellPixel.h.rounded())) : (10, 20))
+        }
         engine.start()
         // Autosave runs on its own timer thread, never on the screen's, so it keeps its period whatever
         // the terminal does.
@@ -343,6 +377,7 @@ enum TUIRunner {
         var lastDraw = -Double.infinity
         var lastSignature = ""
         var terminated = false
+        var lastBacklog = 0
         // Redraw at least this often for the clock and for throttled preview frames.
         let period = min(0.5, 1 / max(config.fps, 0.1))
 
@@ -353,6 +388,7 @@ enum TUIRunner {
                     screen.invalidate(clearScreen: true)
                     if let c = screen.cellPixelSize { app.cellPixel = c }
                 case .ctrlZ:
+                    presenter?.end(sink: screen)
                     screen.suspend()
                 default:
                     app.handle(k)
@@ -362,8 +398,16 @@ enum TUIRunner {
             switch inbox.take() {
             case SIGTERM?, SIGHUP?: terminated = true; app.requestQuit()
             case SIGINT?: app.requestQuit()
-            case SIGTSTP?: screen.suspend(); dirty = true
+            case SIGTSTP?: presenter?.end(sink: screen); screen.suspend(); dirty = true
             case SIGCONT?: screen.invalidate(clearScreen: false); dirty = true
+            case SIGWINCH?:
+                screen.resize()
+                screen.invalidate(clearScreen: true)
+                if let c = screen.cellPixelSize {
+                    app.cellPixel = c
+                    presenter?.cellPixels = (Int(c.w.rounded()), Int(c.h.rounded()))
+                }
+                dirty = true
             default: break
             }
             app.tick()
@@ -377,31 +421,50 @@ enum TUIRunner {
             let signature = "\(p.iteration) \(p.imageGeneration) \(p.state) \(p.message ?? "") \(p.width)"
             if signature != lastSignature { lastSignature = signature; dirty = true }
             let now = app.now()
-            if dirty || now - lastDraw >= period {
+            // While the terminal has not taken the last frame (a slow or stalled link), frames are not
+            // made at all: the next one, once it has, shows the newest state, and nothing queued is lost.
+            let due = dirty || now - lastDraw >= period
+            let backlog = screen.output.backlog
+            // A frame waiting on a link that is taking bytes follows within 5 ms of the last one going;
+            // on a stalled link the loop keeps its usual pace.
+            screen.setKeyWait(milliseconds: due && backlog > 0 && backlog < lastBacklog ? 5 : 40)
+            lastBacklog = backlog
+            if due && backlog == 0 {
                 // Styles are interned per table; a long truecolor run would grow it without bound.
                 if table.count > 200_000 { table = StyleTable() }
                 let (w, h) = screen.size
                 var g = CellGrid(width: w, height: h, table: table)
                 app.render(into: &g)
                 screen.present(g)
+                // The image goes after the frame, over the blank cells the frame left for it.
+                presenter?.afterFrame(target: app.graphicsOn ? app.graphicsTarget : nil, sink: screen, now: now,
+                                      image: { app.graphicsImage() })
                 dirty = false
                 lastDraw = now
             }
+            if let pr = presenter, app.graphicsOn, pr.linkIsSlow(backlog: screen.output.backlog, now: now) {
+                app.graphicsTooSlow()
+                dirty = true
+            }
+            if screen.repaintRequested { screen.repaintRequested = false; dirty = true }
         }
 
         keeper.quitting()
         // Quit: save first, while the screen can still say so.
         app.say("saving session…")
-        let (w, h) = screen.size
-        var g = CellGrid(width: w, height: h, table: table)
-        app.render(into: &g)
-        screen.present(g)
+        if screen.output.backlog == 0 {
+            let (w, h) = screen.size
+            var g = CellGrid(width: w, height: h, table: table)
+            app.render(into: &g)
+            screen.present(g)
+        }
         var saved: String?
         var failure: String?
         // Stop first (at most the iteration in flight), then write: one wait, and the file holds the
         // last iteration the screen showed.
         engine.stop()
         do { saved = try app.saveSessionNow() } catch { failure = "\(error)" }
+        presenter?.end(sink: screen)
         screen.end()
         if let saved {
             print("Session saved to \(saved)")

@@ -31,25 +31,51 @@ final class CursesScreen {
     let terminalName: String
     /// Whether mouse reports were asked for (see MouseInput).
     let mouse: Bool
+    /// Everything sent to the terminal goes through here, never straight to stdout (see TerminalOutput).
+    let output: TerminalOutput
+    private var modes: TerminalModes
 
-    init(env: [String: String] = ProcessInfo.processInfo.environment, request: ColorRequest = .auto, mouse: Bool = true) throws {
+    /// `modes` is the terminal already in raw mode (the start-up queries needed it), restored by `end()`.
+    init(env: [String: String] = ProcessInfo.processInfo.environment, request: ColorRequest = .auto, mouse: Bool = true,
+         modes: TerminalModes = TerminalModes()) throws {
         self.mouse = mouse
+        self.modes = modes
         setlocale(LC_ALL, "")
+        // Whatever fails from here leaves the terminal as the shell had it.
+        do { output = try TerminalOutput() } catch { modes.restore(); throw error }
+        // ncurses writes into the output pipe. Its own tty calls then have nothing to act on, so the input
+        // modes and the window size are ours to set (TerminalModes, resize()).
+        guard let ofp = fdopen(output.writeFD, "w") else {
+            modes.restore()
+            throw RestyleError.internal("fdopen of the output pipe failed")
+        }
         // newterm rather than initscr: initscr exits the process on an unknown TERM, newterm lets us say why.
         let directName = TerminalType.choose(env: env, request: request)
-        var opened = directName.flatMap { name in name.withCString { newterm($0, restyle_stdout(), restyle_stdin()) } }
+        // Its size too: curses would take terminfo's 24×80 and set the scroll region to it, and an image
+        // reaching below that row would then scroll part of the screen.
+        if let ws = TerminalModes.windowSize() {
+            setenv("LINES", "\(ws.ws_row)", 1); setenv("COLUMNS", "\(ws.ws_col)", 1)
+        }
+        defer { unsetenv("LINES"); unsetenv("COLUMNS") }
+        var opened = directName.flatMap { name in name.withCString { newterm($0, ofp, restyle_stdin()) } }
         terminalName = opened != nil ? directName! : (env["TERM"] ?? "unset")
-        if opened == nil { opened = newterm(nil, restyle_stdout(), restyle_stdin()) }
+        if opened == nil { opened = newterm(nil, ofp, restyle_stdin()) }
         guard opened != nil else {
+            self.modes.restore()
             throw RestyleError.badInput("cannot use this terminal (TERM=\(env["TERM"] ?? "unset")); try TERM=xterm-256color")
         }
         // A terminal that cannot move the cursor (TERM=dumb) would get a garbled scroll of frames.
         let cup = tigetstr("cup")
         if cup == nil || Int(bitPattern: cup) == -1 {
             endwin()
+            output.drain(timeout: 1)
+            self.modes.restore()
             throw RestyleError.badInput("this terminal cannot move the cursor (TERM=\(env["TERM"] ?? "unset")); use a full terminal, or `restyle run` for headless work")
         }
-        raw()          // Ctrl-C and Ctrl-Z arrive as keys, handled like q and suspend
+        // Ctrl-C and Ctrl-Z arrive as keys, handled like q and suspend. The calls only set curses' own
+        // flags here (its descriptor is the pipe); TerminalModes sets the tty.
+        self.modes.enterRaw()
+        raw()
         noecho()
         nonl()
         keypad(restyle_stdscr(), true)
@@ -74,6 +100,7 @@ final class CursesScreen {
             _ = define_key("\u{1B}[<", MouseInput.sgrPrefixKeyCode)
             setMouseReporting(true)
         }
+        resize()
     }
 
     /// Written straight to the terminal rather than with putp, whose bytes did not reach it here (they
@@ -82,24 +109,31 @@ final class CursesScreen {
     /// those do not reset the mouse modes.
     private func setMouseReporting(_ on: Bool) {
         guard mouse else { return }
-        var bytes = Array((on ? MouseInput.enableSequence : MouseInput.disableSequence).utf8)
-        var done = 0
-        while done < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { write(STDOUT_FILENO, $0.baseAddress! + done, $0.count - done) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return }
-            done += n
-        }
+        output.send(on ? MouseInput.enableSequence : MouseInput.disableSequence)
     }
 
     var size: (w: Int, h: Int) { (Int(getmaxx(restyle_stdscr())), Int(getmaxy(restyle_stdscr()))) }
 
+    /// Takes the terminal's size from the tty (curses cannot: its descriptor is the pipe). Called at
+    /// start and on SIGWINCH, which we watch ourselves for the same reason.
+    func resize() {
+        guard let ws = TerminalModes.windowSize() else { return }
+        if Int(ws.ws_col) != size.w || Int(ws.ws_row) != size.h { resizeterm(Int32(ws.ws_row), Int32(ws.ws_col)) }
+    }
+
     /// Real pixel size of a cell when the terminal reports it (many do over TIOCGWINSZ, some report 0).
     var cellPixelSize: (w: Double, h: Double)? {
-        var ws = winsize()
-        guard ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &ws) == 0, ws.ws_xpixel > 0, ws.ws_ypixel > 0,
-              ws.ws_col > 0, ws.ws_row > 0 else { return nil }
+        guard let ws = TerminalModes.windowSize(), ws.ws_xpixel > 0, ws.ws_ypixel > 0 else { return nil }
         return (Double(ws.ws_xpixel) / Double(ws.ws_col), Double(ws.ws_ypixel) / Double(ws.ws_row))
+    }
+
+    private var keyWaitMs: Int32 = 40
+    /// How long readKey waits for a key: short while a frame waits for the terminal to take the last
+    /// one, so it follows as soon as it can.
+    func setKeyWait(milliseconds ms: Int32) {
+        guard ms != keyWaitMs else { return }
+        keyWaitMs = ms
+        wtimeout(restyle_stdscr(), ms)
     }
 
     func readKey() -> Key? {
@@ -153,8 +187,14 @@ final class CursesScreen {
         return MouseInput.parseSGR(body).map { .mouse($0) } ?? .other(Int(MouseInput.sgrPrefixKeyCode))
     }
 
+    /// Screen clears so far (GraphicsSink): each one erases sixel and iTerm2 images.
+    private(set) var clears = 0
+    /// Set when rows were marked for rewriting (GraphicsSink.repaint): the loop draws again at once.
+    var repaintRequested = false
+
     /// Forget what is on screen: after a resize, a theme change or coming back from suspend.
     func invalidate(clearScreen: Bool) {
+        clears += 1
         previous = nil
         if clearScreen { clear() } else { clearok(restyle_curscr(), true) }
     }
@@ -240,16 +280,35 @@ final class CursesScreen {
     func suspend() {
         setMouseReporting(false)
         endwin()
+        // The shell's prompt must not arrive before curses' goodbye; a stalled link gets a second.
+        output.drain(timeout: 1)
+        modes.restore()
         // Execution continues after raise() once the shell sends SIGCONT.
         Signals.withDefaultAction(SIGTSTP) { _ = raise(SIGTSTP) }
+        modes.enterRaw()
+        resize()
         wrefresh(restyle_stdscr())
         setMouseReporting(true)
         invalidate(clearScreen: false)
     }
 
-    /// The shell gets its terminal back as it was: mouse reporting off, then curses' own restore.
-    func end() {
+    /// The shell gets its terminal back as it was: mouse reporting off, then curses' own restore, then
+    /// the input modes. Waits at most `timeout` for a slow link to take the last bytes.
+    func end(timeout: Double = 1) {
         setMouseReporting(false)
         endwin()
+        output.drain(timeout: timeout)
+        modes.restore()
+    }
+}
+
+extension CursesScreen: GraphicsSink {
+    var backlog: Int { output.backlog }
+    func send(_ bytes: [UInt8]) { output.send(bytes) }
+    func repaint(rows: Range<Int>) {
+        let r = rows.clamped(to: 0..<max(0, size.h))
+        guard !r.isEmpty else { return }
+        _ = wredrawln(restyle_stdscr(), Int32(r.lowerBound), Int32(r.count))
+        repaintRequested = true
     }
 }

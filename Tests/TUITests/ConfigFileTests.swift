@@ -18,7 +18,7 @@ final class ConfigFileTests: XCTestCase {
             + "preview = symbols\r\ncolor = 256\r\nmouse = off\r\n"
         let (v, w) = ConfigFile.parse(text)
         XCTAssertNil(w)
-        XCTAssertEqual(v, ConfigFile.Values(theme: "light", fps: 8, size: 384, autosave: 0, preview: "symbols", color: .c256, mouse: false))
+        XCTAssertEqual(v, ConfigFile.Values(theme: "light", fps: 8, size: 384, autosave: 0, preview: .symbols, color: .c256, mouse: false))
         XCTAssertEqual(ConfigFile.parse(text.replacingOccurrences(of: "\r\n", with: "\n")).values, v, "LF reads the same")
         XCTAssertEqual(ConfigFile.parse("theme = \"my dark\"\ncolour = mono\nmouse = YES").values,
                        ConfigFile.Values(theme: "my dark", color: .mono, mouse: true))
@@ -28,7 +28,7 @@ final class ConfigFileTests: XCTestCase {
     }
 
     func testUnknownKeysAreOneWarningLineAndBadValuesKeepTheDefault() {
-        let (v, w) = ConfigFile.parse("fps = 5\nspeed = 11\ncolour_scheme = x\n\u{1B}]0;evil\u{07} = 1\nsize = 3\ncolor = rainbow\npreview = sixel\nnonsense\n")
+        let (v, w) = ConfigFile.parse("fps = 5\nspeed = 11\ncolour_scheme = x\n\u{1B}]0;evil\u{07} = 1\nsize = 3\ncolor = rainbow\npreview = pixels\nnonsense\n")
         XCTAssertEqual(v, ConfigFile.Values(fps: 5))
         let line = try! XCTUnwrap(w)
         XCTAssertFalse(line.contains("\n"), "one line: \(line)")

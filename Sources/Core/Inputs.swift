@@ -61,8 +61,8 @@ public struct Inputs: Sendable {
         return Inputs(content: content, style: style, start: start, originalContent: c0, originalStyle: s0, warnings: warnings)
     }
 
-    public func makeOptimization(weights: VGGWeights, settings: Settings) throws -> Optimization {
+    public func makeOptimization(weights: VGGWeights, settings: Settings, styleGrams: StyleGrams? = nil) throws -> Optimization {
         try Optimization(weights: weights, content: content, style: style, settings: settings, start: start,
-                         originalContent: originalContent, originalStyle: originalStyle)
+                         originalContent: originalContent, originalStyle: originalStyle, styleGrams: styleGrams)
     }
 }

@@ -18,13 +18,16 @@ public final class Objective {
     var grams: [Int: FloatBuffer] = [:]
     /// The network's share of the gradient, before the TV term is added.
     let netGrad: FloatBuffer
+    let styleGramsKey: StyleGrams.Key
     var contentScale: [Int: Float] = [:]
     var styleScale: [Int: Float] = [:]
 
     /// Builds the network for the content's size, and the targets: content features and style Grams
     /// (the style image may have any size; its Grams are normalised by its own pixel count).
+    /// - Parameter styleGrams: the targets of an earlier objective on the same style image at the same size
+    ///   with the same pooling (`styleGrams` of it); the style network is then not run again.
     public init(weights: VGGWeights, content: RGBImage, style: RGBImage, settings: Settings,
-                convPolicy: VGGNetwork.ConvPolicy = .fromEnvironment) throws {
+                convPolicy: VGGNetwork.ConvPolicy = .fromEnvironment, styleGrams: StyleGrams? = nil) throws {
         func stage(_ name: String) throws -> Int {
             guard let i = VGG19.index(of: name) else { throw RestyleError.badInput("unknown layer '\(name)'") }
             return i
@@ -42,8 +45,10 @@ public final class Objective {
         self.width = content.width; self.height = content.height; self.settings = settings
         self.contentStages = cs; self.styleStages = ss
 
-        // Style first, in a plan of its own that is freed before the working plan is built.
-        do {
+        if let styleGrams, styleGrams.matches(style: style, pooling: settings.pooling, layers: Set(ss)) {
+            for l in Set(ss) { styleTargets[l] = styleGrams.targets[l] }
+        } else {
+            // Style first, in a plan of its own that is freed before the working plan is built.
             let sNet = try VGGNetwork(weights: weights, height: style.height, width: style.width, depth: depth,
                                       pooling: settings.pooling, tappedConvs: taps, convPolicy: convPolicy)
             _ = style.pixels.withUnsafeBufferPointer { sNet.forward($0.baseAddress!) }
@@ -54,6 +59,7 @@ public final class Objective {
                 styleTargets[l] = (g.array, Self.sumSquares(g.array))
             }
         }
+        self.styleGramsKey = StyleGrams.Key(width: style.width, height: style.height, pooling: settings.pooling)
         net = try VGGNetwork(weights: weights, height: height, width: width, depth: depth,
                              pooling: settings.pooling, tappedConvs: taps, convPolicy: convPolicy)
         netGrad = try FloatBuffer(count: 3 * width * height)
@@ -66,6 +72,10 @@ public final class Objective {
         }
         for l in Set(ss) { grams[l] = try FloatBuffer(count: net.stages[l].outShape.c * net.stages[l].outShape.c) }
     }
+
+    /// This objective's style targets, to build another objective on the same style without running the
+    /// style network again (`restyle batch run` shares them between the jobs of one style and size).
+    public var styleGrams: StyleGrams { StyleGrams(key: styleGramsKey, targets: styleTargets) }
 
     /// α, β, γ may change freely; layers and pooling need a new Objective.
     public func setWeights(alpha: Double, beta: Double, tv: Double) {
@@ -167,5 +177,17 @@ enum TotalVariation {
             }
         }
         return (n1 > 0 ? s1 / n1 : 0) / (255 * 255) + (n2 > 0 ? s2 / n2 : 0) / (255 * 255)
+    }
+}
+
+/// Style Gram targets G_l(s) and ‖G_l(s)‖² per style stage, with the style size and pooling they hold for.
+/// The caller keys them by style file; `matches` refuses them for another size, pooling or layer set.
+public struct StyleGrams: Sendable {
+    struct Key: Equatable, Sendable { var width: Int, height: Int, pooling: Pooling }
+    let key: Key
+    let targets: [Int: ([Float], Double)]
+
+    func matches(style: RGBImage, pooling: Pooling, layers: Set<Int>) -> Bool {
+        key == Key(width: style.width, height: style.height, pooling: pooling) && layers.isSubset(of: Set(targets.keys))
     }
 }

@@ -41,6 +41,8 @@ public final class Optimization {
     public var height: Int { contentImage.height }
     /// The current image.
     public var image: RGBImage { RGBImage(width: width, height: height, pixels: x.array) }
+    /// The style targets now in use, to share with another run on the same style and size.
+    public var styleGrams: StyleGrams { objective.styleGrams }
     /// Nothing left to do until the iteration limit is raised or the objective changes.
     public var isFinished: Bool { evaluated && iteration >= settings.iterations }
     /// Median seconds of the last few iterations.
@@ -50,7 +52,7 @@ public final class Optimization {
     ///   (nil: derived from `settings.initKind`, which must then be content or random).
     public init(weights: VGGWeights, content: RGBImage, style: RGBImage, settings: Settings,
                 start: RGBImage? = nil, originalContent: RGBImage? = nil, originalStyle: RGBImage? = nil,
-                convPolicy: VGGNetwork.ConvPolicy = .fromEnvironment) throws {
+                convPolicy: VGGNetwork.ConvPolicy = .fromEnvironment, styleGrams: StyleGrams? = nil) throws {
         try settings.validate()
         self.weights = weights
         self.contentImage = content; self.styleImage = style
@@ -62,7 +64,8 @@ public final class Optimization {
             throw RestyleError.internal("start image size \(s.width)×\(s.height) differs from content \(content.width)×\(content.height)")
         }
         startImage = s
-        objective = try Objective(weights: weights, content: content, style: style, settings: settings, convPolicy: convPolicy)
+        objective = try Objective(weights: weights, content: content, style: style, settings: settings, convPolicy: convPolicy,
+                                  styleGrams: styleGrams)
         let n = s.pixels.count
         optimizer = try Self.makeOptimizer(settings, count: n)
         x = try FloatBuffer(count: n); g = try FloatBuffer(count: n)

@@ -13,11 +13,16 @@ func printWarning(_ message: String) {
 
 /// Unbuffered and direct, so it interleaves correctly with the progress bar and never raises SIGPIPE
 /// (which is ignored; a closed stderr just drops the line).
-func writeStderr(_ s: String) {
+func writeStderr(_ s: String) { writeAll(STDERR_FILENO, s) }
+
+/// Likewise for stdout: `batch run`'s one line per job reaches a log file or pipe as soon as it is made.
+func writeStdout(_ s: String) { writeAll(STDOUT_FILENO, s) }
+
+private func writeAll(_ fd: Int32, _ s: String) {
     var bytes = Array(s.utf8)
     var done = 0
     while done < bytes.count {
-        let n = bytes.withUnsafeMutableBytes { write(STDERR_FILENO, $0.baseAddress! + done, $0.count - done) }
+        let n = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress! + done, $0.count - done) }
         if n < 0 && errno == EINTR { continue }
         if n <= 0 { return }
         done += n

@@ -100,18 +100,9 @@ struct RunCommand: ParsableCommand {
             Snapshot.textChunks(settings: o.settings, iteration: o.iteration, content: contentName, style: styleName,
                                 width: o.width, height: o.height)
         }
-        var warnedSnapshot = false, warnedRejected = false
-        var failure: String?
-        while !opt.isFinished && state.caught == nil {
-            let outcome = opt.iterate()
-            if outcome == .cancelled { break }
-            if case .failed(let m) = outcome { failure = m; break }
-            if case .rejected(let m) = outcome, !warnedRejected {
-                warnedRejected = true
-                above(bar) { printWarning(m + " (further rejected steps are counted in the summary)") }
-            }
+        var warnedSnapshot = false
+        let failure = iterateToEnd(opt, signals: state, bar: bar) { opt in
             if let log { above(bar) { log.write(opt) } }
-            bar?.draw(opt)
             if saveEvery > 0, opt.iteration > 0, opt.iteration % saveEvery == 0, !target.isStdout {
                 let path = Snapshot.numbered(target.path, iteration: opt.iteration)
                 do { try ImageIO.write(opt.image, to: path, format: target.format, text: describe(opt)) } catch {
@@ -319,6 +310,12 @@ final class ProgressBar {
     }
 
     func finish() { if last != nil { writeStderr("\n") } }
+
+    /// Removes the bar from the screen (a batch job's bar, before its one-line result is printed).
+    func clear() {
+        if last != nil { writeStderr("\r\u{1B}[K") }
+        last = nil
+    }
 }
 
 /// Prints with the bar out of the way when there is one.

@@ -8,7 +8,7 @@ struct RestyleCommand: ParsableCommand {
         commandName: "restyle",
         abstract: "Neural style transfer (Gatys et al.) in the terminal, on the CPU.",
         version: Restyle.version,
-        subcommands: [TUICommand.self, RunCommand.self, BenchCommand.self, ResumeCommand.self],
+        subcommands: [TUICommand.self, RunCommand.self, BenchCommand.self, ResumeCommand.self, BatchCommand.self],
         defaultSubcommand: TUICommand.self)
 }
 

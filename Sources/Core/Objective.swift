@@ -12,19 +12,31 @@ public final class Objective {
     let styleStages: [Int]
     /// Content features F_l(c), padded layout, and ‖F_l(c)‖².
     var contentTargets: [Int: (FloatBuffer, Double)] = [:]
-    /// Style Grams G_l(s) (C×C) and ‖G_l(s)‖².
-    var styleTargets: [Int: ([Float], Double)] = [:]
-    /// Per style stage: the Gram of the current image, then (after evaluate) G − G_s.
+    /// Per style image k, its Grams G_l(s_k) (C×C) and ‖G_l(s_k)‖².
+    var styleTargets: [[Int: ([Float], Double)]] = []
+    /// Per style stage: the Gram of the current image, then (after evaluate) the blend's dE/dG up to a
+    /// factor: Σ_k r_k (G − G_l(s_k)), r_k = w_k ‖G_l(s_0)‖² / ‖G_l(s_k)‖².
     var grams: [Int: FloatBuffer] = [:]
+    /// G itself while the blend's difference is summed, when there is more than one style.
+    var gramScratch: [Int: FloatBuffer] = [:]
     /// The network's share of the gradient, before the TV term is added.
     let netGrad: FloatBuffer
     var contentScale: [Int: Float] = [:]
     var styleScale: [Int: Float] = [:]
 
-    /// Builds the network for the content's size, and the targets: content features and style Grams
-    /// (the style image may have any size; its Grams are normalised by its own pixel count).
-    public init(weights: VGGWeights, content: RGBImage, style: RGBImage, settings: Settings,
+    public convenience init(weights: VGGWeights, content: RGBImage, style: RGBImage, settings: Settings,
+                            convPolicy: VGGNetwork.ConvPolicy = .fromEnvironment) throws {
+        try self.init(weights: weights, content: content, styles: [style], settings: settings, convPolicy: convPolicy)
+    }
+
+    /// Builds the network for the content's size, and the targets: content features and each style's
+    /// Grams (the style images may have any sizes; each Gram is normalised by its own pixel count).
+    /// `settings.styleBlend` holds one weight per style.
+    public init(weights: VGGWeights, content: RGBImage, styles: [RGBImage], settings: Settings,
                 convPolicy: VGGNetwork.ConvPolicy = .fromEnvironment) throws {
+        guard !styles.isEmpty, styles.count == settings.styleBlend.count else {
+            throw RestyleError.badInput("--style-blend: \(settings.styleBlend.count) weights for \(styles.count) style images")
+        }
         func stage(_ name: String) throws -> Int {
             guard let i = VGG19.index(of: name) else { throw RestyleError.badInput("unknown layer '\(name)'") }
             return i
@@ -35,24 +47,26 @@ public final class Objective {
         let depth = (cs + ss).max()!
         let minSide = VGG19.minimumSide(depth: depth)
         let deepest = VGG19.layers[depth].name
-        for (what, img) in [("content", content), ("style", style)] where min(img.width, img.height) < minSide {
+        for (what, img) in [("content", content)] + styles.map({ ("style", $0) }) where min(img.width, img.height) < minSide {
             throw RestyleError.badInput("\(what) image \(img.width)×\(img.height) is too small for layer \(deepest): each side must be at least \(minSide) pixels")
         }
         let taps = Set((cs + ss).filter { VGG19.layers[$0].isConv })
         self.width = content.width; self.height = content.height; self.settings = settings
         self.contentStages = cs; self.styleStages = ss
 
-        // Style first, in a plan of its own that is freed before the working plan is built.
-        do {
+        // Styles first, each in a plan of its own that is freed before the next and the working plan.
+        for style in styles {
             let sNet = try VGGNetwork(weights: weights, height: style.height, width: style.width, depth: depth,
                                       pooling: settings.pooling, tappedConvs: taps, convPolicy: convPolicy)
             _ = style.pixels.withUnsafeBufferPointer { sNet.forward($0.baseAddress!) }
+            var targets: [Int: ([Float], Double)] = [:]
             for l in Set(ss) {
                 let shape = sNet.stages[l].outShape
                 let g = try FloatBuffer(count: shape.c * shape.c)
                 Self.gram(sNet.output(l), shape, into: g.ptr)
-                styleTargets[l] = (g.array, Self.sumSquares(g.array))
+                targets[l] = (g.array, Self.sumSquares(g.array))
             }
+            styleTargets.append(targets)
         }
         net = try VGGNetwork(weights: weights, height: height, width: width, depth: depth,
                              pooling: settings.pooling, tappedConvs: taps, convPolicy: convPolicy)
@@ -64,12 +78,20 @@ public final class Objective {
             b.copy(from: net.output(l), count: shape.count)
             contentTargets[l] = (b, Self.sumSquares(UnsafeBufferPointer(start: b.ptr, count: shape.count)))
         }
-        for l in Set(ss) { grams[l] = try FloatBuffer(count: net.stages[l].outShape.c * net.stages[l].outShape.c) }
+        for l in Set(ss) {
+            let c = net.stages[l].outShape.c
+            grams[l] = try FloatBuffer(count: c * c)
+            if styles.count > 1 { gramScratch[l] = try FloatBuffer(count: c * c) }
+        }
     }
 
-    /// α, β, γ may change freely; layers and pooling need a new Objective.
-    public func setWeights(alpha: Double, beta: Double, tv: Double) {
+    public var styleCount: Int { styleTargets.count }
+
+    /// α, β, γ and the blend may change freely (the blend keeps its count); layers and pooling need a
+    /// new Objective.
+    public func setWeights(alpha: Double, beta: Double, tv: Double, styleBlend: [Double]? = nil) {
         settings.alpha = alpha; settings.beta = beta; settings.tv = tv
+        if let styleBlend, styleBlend.count == styleTargets.count { settings.styleBlend = styleBlend }
     }
 
     static func sumSquares<C: Collection>(_ v: C) -> Double where C.Element == Float {
@@ -106,16 +128,39 @@ public final class Objective {
             ec += d2 / denom / nc
             contentScale[l] = Float(a * 2 / denom / nc)
         }
+        let blend = settings.normalizedBlend
         for l in styleStages {
             let shape = net.stages[l].outShape
-            let (target, norm) = styleTargets[l]!
+            let cc = shape.c * shape.c
             let g = grams[l]!.ptr
-            Self.gram(net.output(l), shape, into: g)
-            var d2 = 0.0
-            for i in 0..<(shape.c * shape.c) { g[i] -= target[i]; d2 += Double(g[i]) * Double(g[i]) }
-            let denom = max(norm, 1e-30)
-            es += d2 / denom / ns
-            styleScale[l] = Float(b * 4 / (Double(shape.h * shape.w) * denom * ns))
+            let denom0 = max(styleTargets[0][l]!.1, 1e-30)
+            if styleTargets.count == 1 {
+                // One style: G − G_s in place; E_s is exactly the single-style relative error.
+                let target = styleTargets[0][l]!.0
+                Self.gram(net.output(l), shape, into: g)
+                var d2 = 0.0
+                for i in 0..<cc { g[i] -= target[i]; d2 += Double(g[i]) * Double(g[i]) }
+                es += blend[0] * (d2 / denom0) / ns
+            } else {
+                // E_s = Σ_k w_k E_s(k); its gradient in G is 2 Σ_k w_k (G − G_k)/‖G_k‖², accumulated in g
+                // relative to the first style's norm so that the scale below is the single-style one.
+                let gx = gramScratch[l]!.ptr
+                Self.gram(net.output(l), shape, into: gx)
+                for i in 0..<cc { g[i] = 0 }
+                for (k, targets) in styleTargets.enumerated() {
+                    let (target, norm) = targets[l]!
+                    let denom = max(norm, 1e-30)
+                    var d2 = 0.0
+                    let r = Float(blend[k] * denom0 / denom)
+                    for i in 0..<cc {
+                        let d = gx[i] - target[i]
+                        d2 += Double(d) * Double(d)
+                        g[i] += r * d
+                    }
+                    es += blend[k] * (d2 / denom) / ns
+                }
+            }
+            styleScale[l] = Float(b * 4 / (Double(shape.h * shape.w) * denom0 * ns))
         }
         let etv = TotalVariation.evaluate(x, width: width, height: height, grad: grad, weight: settings.tv)
         let terms = LossTerms(total: a * ec + b * es + settings.tv * etv, content: ec, style: es, tv: etv)

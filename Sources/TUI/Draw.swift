@@ -7,7 +7,7 @@ extension App {
         drainMailbox()
         let st = styles
         screenSize = (g.width, g.height)
-        let layout = ScreenLayout.compute(width: g.width, height: g.height)
+        let layout = self.layout(width: g.width, height: g.height)
         g.fill(g.bounds, " ", st.base)
         if layout.kind == .tooSmall {
             OverlayWidget.drawTooSmall(&g, layout, st: st)
@@ -17,7 +17,8 @@ extension App {
         rate.observe(iteration: progress.iteration, elapsed: progress.elapsed, width: progress.width)
         drawPreview(&g, layout.preview, progress: progress)
         if let c = layout.chart { ChartWidget.draw(&g, c, history: engine.lossHistory(), st: st) }
-        SlidersWidget.draw(&g, layout.sliders, settings: settings, selected: selected, editor: editor, st: st)
+        SlidersWidget.draw(&g, layout.sliders, settings: settings, kinds: sliderKinds, labels: sliderLabels,
+                           selected: selected, editor: editor, st: st)
         let (msg, isErr) = statusMessage(progress: progress)
         StatusWidget.draw(&g, layout.status, progress: progress, settings: settings, rate: rate.secondsPerIteration,
                           memory: engine.memoryBytes, message: msg, messageIsError: isErr,
@@ -40,7 +41,14 @@ extension App {
     /// The preview pane's title after its view tabs: "result 256×256", "content", "style".
     func previewTitle(progress: EngineProgress) -> String {
         let sizeNote = progress.width > 0 ? " \(progress.width)×\(progress.height)" : ""
-        return source == .result ? "result\(sizeNote)" : source.title
+        switch source {
+        case .result: return "result\(sizeNote)" + (settings.colors == .style ? "" : " · colors \(settings.colors.rawValue)")
+        case .style where settings.styleBlend.count > 1:
+            let names = config.styleStem.split(separator: "+")
+            let name = names.count == settings.styleBlend.count ? " " + names[min(styleIndex, names.count - 1)] : ""
+            return "style \(styleIndex + 1)/\(settings.styleBlend.count)\(name)"
+        default: return source.title
+        }
     }
 
     func drawPreview(_ g: inout CellGrid, _ rect: Rect, progress: EngineProgress) {
@@ -56,7 +64,11 @@ extension App {
 
         // Decide what to show without copying the image unless it will be rendered. Content and
         // style change only when the working size does (upscale), so that size is their "generation".
-        let keyGeneration = source == .result ? progress.imageGeneration : -(source.rawValue + 8 * progress.width)
+        // A style's size changes with the style scale, so it is part of the style view's generation.
+        let styles = source == .style ? engine.styleImages : []
+        let shownStyle = styles.isEmpty ? nil : styles[min(styleIndex, styles.count - 1)]
+        let keyGeneration = source == .result ? progress.imageGeneration
+            : -(source.rawValue + 8 * styleIndex + 64 * progress.width + 65536 * (shownStyle?.width ?? 0))
         let old = preview.key
         let sameView = old?.source == source && old?.mode == colorMode
         let cachedFit = preview.imageSize.map {
@@ -71,7 +83,7 @@ extension App {
             switch source {
             case .result: img = engine.currentImage().image
             case .content: img = engine.contentImage
-            case .style: img = engine.styleImage
+            case .style: img = shownStyle ?? engine.contentImage
             }
             if img.width > 0 && img.height > 0 {
                 let fit = PreviewRenderer.fit(imageW: img.width, imageH: img.height, maxCols: r.w, maxRows: r.h,

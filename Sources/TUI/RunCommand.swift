@@ -17,7 +17,7 @@ struct RunCommand: ParsableCommand {
     @Argument(help: "Content image (PNG or JPEG). Not needed with --resume.")
     var content: String?
 
-    @Argument(help: "Style image (PNG or JPEG). Not needed with --resume.")
+    @Argument(help: "Style image (PNG or JPEG); or give --style once or more. Not needed with --resume.")
     var style: String?
 
     @Option(name: [.short, .customLong("output")], help: "Where to write the result: .png (settings in its text chunks), .jpg/.jpeg, or - for PNG on stdout.")
@@ -78,17 +78,19 @@ struct RunCommand: ParsableCommand {
             let changes = try engine.changes()
             let (o, notes) = try Optimization.resume(from: resume, weights: weights, memoryLimit: memoryLimit)
             for n in notes where !quiet { printWarning("\(resume): \(n)") }
-            if !changes.isEmpty, let m = o.apply(changes), m.hasPrefix("change refused") || m.hasSuffix("refused") {
+            if !changes.isEmpty, let m = o.apply(changes), m.hasPrefix("change refused") || m.contains("refused") {
                 throw RestyleError.badInput(m)
             }
             opt = o
             contentName = "session:" + resume; styleName = contentName
         } else {
-            guard let content, let style else { throw RestyleError.badInput("run: need CONTENT and STYLE image paths (or --resume SESSION)") }
-            var settings = try engine.settings()
+            let stylePaths = engine.stylePaths(positional: style)
+            guard let content, !stylePaths.isEmpty else { throw RestyleError.badInput("run: need CONTENT and STYLE image paths (or --resume SESSION)") }
+            var settings = try engine.settings(styleCount: stylePaths.count)
             if engine.iterations == nil { settings.iterations = 500 }
-            let inputs = try Inputs.load(content: content, style: style, size: engine.size ?? 512,
+            let inputs = try Inputs.load(content: content, styles: stylePaths, size: engine.size ?? 512,
                                          styleSize: engine.styleSize, settings: settings, memoryLimit: memoryLimit)
+            styleName = stylePaths.joined(separator: ",")
             if !quiet { for w in inputs.warnings { printWarning(w) } }
             opt = try inputs.makeOptimization(weights: weights, settings: settings)
         }

@@ -30,7 +30,7 @@ final class FakeEngine: EngineHandle, @unchecked Sendable {
     func upscale() throws { upscales += 1 }
     func saveSession(to path: String) throws { savedSessions.append(path) }
     var contentImage: RGBImage { RGBImage(width: 32, height: 24, fill: 50) }
-    var styleImage: RGBImage { RGBImage(width: 24, height: 24, fill: 200) }
+    var styleImages: [RGBImage] { [RGBImage(width: 24, height: 24, fill: 200)] }
     var memory = 250 << 20
     var memoryBytes: Int { memory }
     var peakMemoryBytes: Int { 300 << 20 }

@@ -31,7 +31,7 @@ final class KeyTests: XCTestCase {
 
     func testSelectionWrapsAndVimKeys() {
         let app = makeApp(FakeEngine())
-        app.handle(.up); XCTAssertEqual(app.selected, .lr)
+        app.handle(.up); XCTAssertEqual(app.selected, .styleScale)
         app.handle(.char("j")); XCTAssertEqual(app.selected, .alpha)
         app.handle(.tab); XCTAssertEqual(app.selected, .beta)
         app.handle(.char("k")); XCTAssertEqual(app.selected, .alpha)

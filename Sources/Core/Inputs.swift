@@ -7,6 +7,8 @@ public struct Inputs: Sendable {
     public var start: RGBImage?
     public var originalContent: RGBImage
     public var originalStyles: [RGBImage]
+    /// The content's alpha at working size (0…255), when it has one and `settings.alphaMode` keeps it.
+    public var alpha: [Float]?
     /// One line each for what the user should know: an input enlarged a lot, say.
     public var warnings: [String] = []
 
@@ -45,7 +47,13 @@ public struct Inputs: Sendable {
         guard settings.styleBlend.count == stylePaths.count else {
             throw RestyleError.badInput("--style-blend: \(settings.styleBlend.count) weights for \(stylePaths.count) style images")
         }
-        let c0 = try ImageIO.read(contentPath)
+        let c0: RGBImage, a0: [Float]?
+        if settings.alphaMode == .keep {
+            let (img, alpha) = try ImageIO.readWithAlpha(contentPath)
+            (c0, a0) = alpha.map { (Self.overMean(img, alpha: $0), $0) } ?? (img, nil)
+        } else {
+            (c0, a0) = (try ImageIO.read(contentPath), nil)
+        }
         let s0 = try stylePaths.map { try ImageIO.read($0) }
         let cs = fitSize(width: c0.width, height: c0.height, longestSide: size)
         let side = styleSide(contentSide: max(cs.width, cs.height), styleSize: styleSize, scale: settings.styleScale)
@@ -85,11 +93,42 @@ public struct Inputs: Sendable {
             let i0 = try ImageIO.read(p)
             start = resized(i0, width: cs.width, height: cs.height)
         }
-        return Inputs(content: content, styles: styles, start: start, originalContent: c0, originalStyles: s0, warnings: warnings)
+        let alpha = a0.map { Self.resizedPlane($0, from: (c0.width, c0.height), to: cs) }
+        return Inputs(content: content, styles: styles, start: start, originalContent: c0, originalStyles: s0, alpha: alpha,
+                      warnings: warnings)
+    }
+
+    /// The colour composited over its own mean colour (weighted by alpha), so transparent parts add no
+    /// colour of their own to the optimisation (white would).
+    public static func overMean(_ img: RGBImage, alpha: [Float]) -> RGBImage {
+        let n = img.width * img.height
+        let total = alpha.reduce(0.0) { $0 + Double($1) }
+        var mean = [Double](repeating: 255, count: 3)
+        if total > 0 {
+            for c in 0..<3 {
+                var s = 0.0
+                for i in 0..<n { s += Double(alpha[i]) * Double(img.pixels[c * n + i]) }
+                mean[c] = s / total
+            }
+        }
+        var out = img
+        for c in 0..<3 {
+            for i in 0..<n {
+                let a = Double(alpha[i]) / 255
+                out.pixels[c * n + i] = Float(a * Double(img.pixels[c * n + i]) + (1 - a) * mean[c])
+            }
+        }
+        return out
+    }
+
+    /// One plane (alpha) resampled as the images are.
+    public static func resizedPlane(_ p: [Float], from: (Int, Int), to: (width: Int, height: Int)) -> [Float] {
+        let img = RGBImage(width: from.0, height: from.1, pixels: p + p + p)
+        return Array(resized(img, width: to.width, height: to.height).pixels.prefix(to.width * to.height))
     }
 
     public func makeOptimization(weights: VGGWeights, settings: Settings) throws -> Optimization {
         try Optimization(weights: weights, content: content, styles: styles, settings: settings, start: start,
-                         originalContent: originalContent, originalStyles: originalStyles)
+                         originalContent: originalContent, originalStyles: originalStyles, alpha: alpha)
     }
 }

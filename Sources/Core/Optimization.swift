@@ -14,6 +14,8 @@ public final class Optimization {
     var originalContent: RGBImage?
     var originalStyles: [RGBImage]?
     public private(set) var startImage: RGBImage
+    /// The content's alpha at working size (0…255), written as the result's; nil without one.
+    public private(set) var alpha: [Float]?
     let convPolicy: VGGNetwork.ConvPolicy
 
     public private(set) var settings: Settings
@@ -67,8 +69,12 @@ public final class Optimization {
     ///   content or random). In luminance mode the optimisation starts from the start image's luminance.
     public init(weights: VGGWeights, content: RGBImage, styles: [RGBImage], settings: Settings,
                 start: RGBImage? = nil, originalContent: RGBImage? = nil, originalStyles: [RGBImage]? = nil,
-                convPolicy: VGGNetwork.ConvPolicy = .fromEnvironment) throws {
+                alpha: [Float]? = nil, convPolicy: VGGNetwork.ConvPolicy = .fromEnvironment) throws {
         try settings.validate()
+        if let alpha, alpha.count != content.width * content.height {
+            throw RestyleError.internal("alpha plane of \(alpha.count) values for \(content.width)×\(content.height)")
+        }
+        self.alpha = alpha
         self.weights = weights
         self.contentImage = content; self.styleImages = styles
         self.originalContent = originalContent
@@ -321,6 +327,7 @@ public final class Optimization {
             objective = obj; optimizer = opt
             x = nx; g = ng; xPrev = nxp; gPrev = ngp
             contentImage = newContent; styleImages = newStyles
+            alpha = alpha.map { Inputs.resizedPlane($0, from: (w / 2, h / 2), to: (w, h)) }
             startImage = resized(startImage, width: w, height: h)
             if evaluated { needsEvaluation = true }
             mark()

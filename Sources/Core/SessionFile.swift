@@ -115,6 +115,8 @@ extension Optimization {
             try w.int(styleImages.count)
             for s in styleImages { try w.image(s) }
             try w.image(startImage)
+            try w.int(alpha == nil ? 0 : 1)
+            if let alpha { try w.floats(alpha) }
             try w.floats(x.ptr, x.count)
             if gradientFinite { try w.floats(g.ptr, g.count) } else { try w.zeros(g.count) }
             // Never a non-finite value: an unevaluated run stores zeros.
@@ -149,7 +151,7 @@ extension Optimization {
             }
         }
         let o = try Optimization(weights: weights, content: state.content, styles: state.styles, settings: state.settings,
-                                 start: state.start, convPolicy: convPolicy)
+                                 start: state.start, alpha: state.alpha, convPolicy: convPolicy)
         var r = state.rest
         let n = o.x.count
         try r.floats(into: o.x.ptr, count: n, "image")
@@ -182,6 +184,7 @@ struct SessionState {
     var needsEvaluation: Bool
     var history: SessionHistory
     var content: RGBImage, styles: [RGBImage], start: RGBImage
+    var alpha: [Float]?
     /// The reader positioned at the image-sized vectors that follow.
     var rest: BinaryReader
 
@@ -224,6 +227,11 @@ struct SessionState {
         styles = try (0..<styleCount).map { _ in try r.image("style image") }
         start = try r.image("start image")
         guard start.width == content.width, start.height == content.height else { throw r.corrupt("start image size") }
+        if version >= 2, try r.int(in: 0...1, "alpha flag") == 1 {
+            let a = try r.floats(count: content.width * content.height, "alpha")
+            guard a.allSatisfy({ $0 >= 0 && $0 <= 255 }) else { throw r.corrupt("alpha outside 0…255") }
+            alpha = a
+        }
         // The network must fit the images: the same check a new run makes, before anything is built.
         let depth = (settings.contentLayers + settings.styleLayers).compactMap(VGG19.index).max() ?? 0
         let side = VGG19.minimumSide(depth: depth)

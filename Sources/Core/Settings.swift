@@ -4,6 +4,9 @@ public enum OptimizerKind: String, Codable, CaseIterable, Sendable { case lbfgs,
 public enum Pooling: String, Codable, CaseIterable, Sendable { case max, avg }
 /// What happens to colour (Gatys et al., "Preserving Color in Neural Artistic Style Transfer", 2016):
 /// the style's colours, the content's chroma kept (YIQ), or the style's colours matched to the content's.
+/// A content image with transparency: keep its alpha in the result, or composite it over white as a
+/// picture without alpha.
+public enum AlphaMode: String, Codable, CaseIterable, Sendable { case keep, drop }
 public enum ColorPreservation: String, Codable, CaseIterable, Sendable { case style, luminance, match }
 
 /// Where the optimisation starts.
@@ -50,6 +53,8 @@ public struct Settings: Codable, Equatable, Sendable {
     /// The style's longest side as a multiple of the content's working longest side (when no absolute
     /// style size was given): below 1, larger brush strokes relative to the picture.
     public var styleScale: Double = 1
+    /// Read when the content is loaded; a resumed run keeps the alpha its session holds.
+    public var alphaMode: AlphaMode = .keep
 
     public static let defaultContentLayers = ["relu4_2"]
     public static let defaultStyleLayers = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
@@ -85,14 +90,14 @@ public struct Settings: Codable, Equatable, Sendable {
          ("pooling", pooling.rawValue), ("iterations", "\(iterations)"),
          ("init", initKind.argument), ("seed", "\(seed)"),
          ("style-blend", normalizedBlend.map { "\($0)" }.joined(separator: ",")),
-         ("colors", colors.rawValue), ("style-scale", "\(styleScale)")]
+         ("colors", colors.rawValue), ("style-scale", "\(styleScale)"), ("alpha-mode", alphaMode.rawValue)]
     }
 }
 
 extension Settings {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case alpha, beta, tv, optimizer, learningRate, lbfgsHistory, contentLayers, styleLayers, pooling
-        case iterations, initKind, seed, styleBlend, colors, styleScale
+        case iterations, initKind, seed, styleBlend, colors, styleScale, alphaMode
     }
 
     /// Missing keys take their defaults and unknown ones are skipped (`decode(json:)` reports them), so a
@@ -116,6 +121,7 @@ extension Settings {
         styleBlend = try c.decodeIfPresent([Double].self, forKey: .styleBlend) ?? d.styleBlend
         colors = try c.decodeIfPresent(ColorPreservation.self, forKey: .colors) ?? d.colors
         styleScale = try c.decodeIfPresent(Double.self, forKey: .styleScale) ?? d.styleScale
+        alphaMode = try c.decodeIfPresent(AlphaMode.self, forKey: .alphaMode) ?? d.alphaMode
     }
 
     /// Settings from a session's JSON, with the keys this version does not know (to tell the user).

@@ -4,7 +4,7 @@ import Foundation
 /// Everything the screen shows that is not the engine's: selection, overlays, messages.
 /// Owned by the UI thread; background work reports back through `post`, which is locked.
 final class App {
-    typealias PNGWriter = @Sendable (_ image: RGBImage, _ path: String, _ text: [(String, String)]) throws -> Void
+    typealias PNGWriter = @Sendable (_ image: RGBImage, _ alpha: [Float]?, _ path: String, _ text: [(String, String)]) throws -> Void
 
     let engine: EngineHandle
     var config: TUIConfig
@@ -184,6 +184,7 @@ final class App {
 
     func snapshot() {
         let (image, _) = engine.currentImage()
+        let alpha = engine.resultAlpha.flatMap { $0.count == image.width * image.height ? $0 : nil }
         let p = engine.latestProgress()
         let cfg = config
         // The same chunks as `restyle run` writes, with the slider values the user sees.
@@ -196,7 +197,7 @@ final class App {
                 try FileManager.default.createDirectory(atPath: cfg.outDir, withIntermediateDirectories: true)
                 // Named inside the serial queue so two quick presses cannot pick the same name.
                 let path = cfg.snapshotPath(iteration: p.iteration)
-                try write(image, path, text)
+                try write(image, alpha, path, text)
                 try Self.saveSession(engine, cfg)
                 mailbox.post("snapshot saved to \(path)")
             } catch {

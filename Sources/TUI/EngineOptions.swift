@@ -23,6 +23,9 @@ struct EngineOptions: ParsableArguments {
     @Option(name: .customLong("style-scale"), parsing: .unconditional, help: "Style size as a multiple of the content's working longest side (or of --style-size), 0.25 to 4 (default 1): below 1, larger brush strokes.")
     var styleScale: Double?
 
+    @Option(name: .customLong("alpha-mode"), help: "A content PNG with transparency: keep (the result gets its alpha; the optimisation sees the colour over the content's mean colour) or drop (over white, no alpha). Default keep.")
+    var alphaMode: AlphaMode?
+
     @Option(help: "Loss-and-gradient evaluations to run (0 evaluates the start image and stops). Default 500.")
     var iterations: Int?
 
@@ -75,6 +78,7 @@ struct EngineOptions: ParsableArguments {
         for change in try changes() { change(&s) }
         if let initArg { s.initKind = InitKind(argument: initArg) }
         if let seed { s.seed = seed }
+        if let alphaMode { s.alphaMode = alphaMode }
         try s.validate()
         return s
     }
@@ -122,7 +126,7 @@ struct EngineOptions: ParsableArguments {
     /// rather than silently ignoring them.
     var startOnlyOptions: [String] {
         [("--size", size != nil), ("--style-size", styleSize != nil), ("--init", initArg != nil), ("--seed", seed != nil),
-         ("--style", !styles.isEmpty)]
+         ("--style", !styles.isEmpty), ("--alpha-mode", alphaMode != nil)]
             .filter(\.1).map(\.0)
     }
 
@@ -168,3 +172,4 @@ func parseByteSize(_ text: String, option: String) throws -> Int {
 extension OptimizerKind: ExpressibleByArgument {}
 extension Pooling: ExpressibleByArgument {}
 extension ColorPreservation: ExpressibleByArgument {}
+extension AlphaMode: ExpressibleByArgument {}

@@ -226,8 +226,8 @@ func resumeEngine(session: String) throws -> EngineHandle {
 }
 
 /// The TUI reaches PNG writing only through this function, so tests can substitute it.
-func writeSnapshotPNG(_ image: RGBImage, _ path: String, _ text: [(String, String)]) throws {
-    try ImageIO.writePNG(image, to: path, text: text)
+func writeSnapshotPNG(_ image: RGBImage, _ alpha: [Float]?, _ path: String, _ text: [(String, String)]) throws {
+    try ImageIO.write(image, to: path, text: text, alpha: alpha)
 }
 
 // MARK: - Helpers

@@ -136,7 +136,7 @@ final class KeyTests: XCTestCase {
         app.config.outDir = dir
         app.config.contentStem = "cat"; app.config.styleStem = "wave"
         let paths = Mutex<[String]>([])
-        app.writePNG = { _, path, text in
+        app.writePNG = { _, _, path, text in
             paths.withLock { $0.append(path) }
             XCTAssertTrue(text.contains { $0.0 == "beta" })
             _ = FileManager.default.createFile(atPath: path, contents: Data())

@@ -46,4 +46,12 @@ const char *imageio_decode(const unsigned char *data, size_t size,
     }
 }
 
+const char *imageio_decode_alpha(const unsigned char *data, size_t size, int width, int height,
+                                 unsigned char *rgb, unsigned char *alpha, int *has_alpha, char *err) {
+    *has_alpha = 0;
+    if (imageio_sniff(data, size) == IMAGEIO_FORMAT_PNG)
+        return imageio_png_decode_alpha(data, size, width, height, rgb, alpha, has_alpha, err);
+    return imageio_decode(data, size, width, height, rgb, err);
+}
+
 void imageio_free(void *p) { free(p); }

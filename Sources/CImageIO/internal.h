@@ -7,6 +7,8 @@ const char *imageio_png_probe(const unsigned char *data, size_t size,
                               int *width, int *height, char *err);
 const char *imageio_png_decode(const unsigned char *data, size_t size,
                                int width, int height, unsigned char *rgb, char *err);
+const char *imageio_png_decode_alpha(const unsigned char *data, size_t size, int width, int height,
+                                     unsigned char *rgb, unsigned char *alpha, int *has_alpha, char *err);
 const char *imageio_jpeg_probe(const unsigned char *data, size_t size,
                                int *width, int *height, char *err);
 const char *imageio_jpeg_decode(const unsigned char *data, size_t size,

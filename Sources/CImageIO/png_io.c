@@ -99,8 +99,22 @@ static void over_white(const unsigned char *rgba, unsigned char *rgb, size_t pix
     }
 }
 
+/* Colour as stored into rgb, alpha into its own plane. */
+static void split_alpha(const unsigned char *rgba, unsigned char *rgb, unsigned char *alpha, size_t pixels) {
+    for (size_t i = 0; i < pixels; i++) {
+        for (int c = 0; c < 3; c++) rgb[3 * i + c] = rgba[4 * i + c];
+        alpha[i] = rgba[4 * i + 3];
+    }
+}
+
 const char *imageio_png_decode(const unsigned char *data, size_t size,
                                int width, int height, unsigned char *rgb, char *err) {
+    return imageio_png_decode_alpha(data, size, width, height, rgb, NULL, NULL, err);
+}
+
+const char *imageio_png_decode_alpha(const unsigned char *data, size_t size, int width, int height,
+                                     unsigned char *rgb, unsigned char *alpha, int *has_alpha, char *err) {
+    if (has_alpha) *has_alpha = 0;
     png_source s = {data, size, 0, 0, err};
     png_infop info = NULL;
     png_structp png = reader(&s, &info);
@@ -147,7 +161,8 @@ const char *imageio_png_decode(const unsigned char *data, size_t size,
         for (int y = 0; y < height; y++) {
             unsigned char *out = rgb + (size_t)y * w3;
             png_read_row(png, channels == 4 ? scratch : out, NULL);
-            if (channels == 4) over_white(scratch, out, (size_t)width);
+            if (channels == 4 && alpha) split_alpha(scratch, out, alpha + (size_t)y * (size_t)width, (size_t)width);
+            else if (channels == 4) over_white(scratch, out, (size_t)width);
         }
     } else {
         /* Interlaced passes revisit every row, so the whole image is held. */
@@ -157,10 +172,12 @@ const char *imageio_png_decode(const unsigned char *data, size_t size,
         for (int y = 0; y < height; y++)
             rows[y] = channels == 4 ? scratch + (size_t)y * w4 : rgb + (size_t)y * w3;
         png_read_image(png, rows);
-        if (channels == 4) over_white(scratch, rgb, (size_t)width * (size_t)height);
+        if (channels == 4 && alpha) split_alpha(scratch, rgb, alpha, (size_t)width * (size_t)height);
+        else if (channels == 4) over_white(scratch, rgb, (size_t)width * (size_t)height);
     }
     /* Reads through IEND, so a file cut after the pixel data is still caught. */
     png_read_end(png, NULL);
+    if (has_alpha) *has_alpha = channels == 4;
 
     free(scratch);
     free(rows);
@@ -269,7 +286,15 @@ const char *imageio_png_encode(const unsigned char *rgb, int width, int height,
                                const char *const *keys, const char *const *values,
                                int count, unsigned char **out, size_t *out_size,
                                char *err) {
+    return imageio_png_encode_ex(rgb, width, height, 3, 8, keys, values, count, out, out_size, err);
+}
+
+const char *imageio_png_encode_ex(const unsigned char *samples, int width, int height, int channels, int depth,
+                                  const char *const *keys, const char *const *values,
+                                  int count, unsigned char **out, size_t *out_size, char *err) {
     *out = NULL;
+    if ((channels != 3 && channels != 4) || (depth != 8 && depth != 16))
+        return imageio_fail(err, "cannot encode PNG (%d channels of %d bits)", channels, depth);
     *out_size = 0;
     if (width < 1 || height < 1)
         return imageio_fail(err, "cannot encode PNG (image has no pixels)");
@@ -293,7 +318,8 @@ const char *imageio_png_encode(const unsigned char *rgb, int width, int height,
         return err;
     }
     png_set_write_fn(png, &s, sink_write, sink_flush);
-    png_set_IHDR(png, info, (png_uint_32)width, (png_uint_32)height, 8, PNG_COLOR_TYPE_RGB,
+    png_set_IHDR(png, info, (png_uint_32)width, (png_uint_32)height, depth,
+                 channels == 4 ? PNG_COLOR_TYPE_RGB_ALPHA : PNG_COLOR_TYPE_RGB,
                  PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     if (count > 0) {
         text = calloc((size_t)count, sizeof(png_text));
@@ -312,7 +338,7 @@ const char *imageio_png_encode(const unsigned char *rgb, int width, int height,
     }
     png_write_info(png, info);
     for (int y = 0; y < height; y++)
-        png_write_row(png, rgb + (size_t)y * (size_t)width * 3);
+        png_write_row(png, samples + (size_t)y * (size_t)width * (size_t)channels * (size_t)(depth / 8));
     png_write_end(png, NULL);
 
     free(text);

@@ -24,7 +24,8 @@ public final class Engine: Sendable {
         var progress: EngineProgress
         var image: RGBImage
         var content: RGBImage
-        var style: RGBImage
+        var styles: [RGBImage]
+        var alpha: [Float]?
         var history: [HistoryPoint]
         var marks: [Int]
         /// Whether the loop should stop waiting: finished, failed or stopping.
@@ -63,7 +64,7 @@ public final class Engine: Sendable {
         p.iteration = o.iteration; p.terms = o.terms; p.elapsed = o.elapsed
         p.imageGeneration = 1
         p.message = message
-        var initial = Shared(progress: p, image: o.image, content: o.contentImage, style: o.styleImage,
+        var initial = Shared(progress: p, image: o.image, content: o.contentImage, styles: o.styleImages, alpha: o.alpha,
                              history: o.history, marks: o.marks)
         if o.savedPaused { initial.paused = true; initial.progress.state = .paused }
         shared = LockedBox(initial)
@@ -157,9 +158,11 @@ public final class Engine: Sendable {
         shared.withLock { ($0.image, $0.progress.imageGeneration) }
     }
     public func lossHistory() -> (points: [HistoryPoint], marks: [Int]) { shared.withLock { ($0.history, $0.marks) } }
-    /// The working-size content and style; they change on upscale, published with everything else.
+    /// The working-size content and styles; they change on upscale and style-scale changes, published
+    /// with everything else.
     public var contentImage: RGBImage { shared.withLock { $0.content } }
-    public var styleImage: RGBImage { shared.withLock { $0.style } }
+    public var styleImages: [RGBImage] { shared.withLock { $0.styles } }
+    public var resultAlpha: [Float]? { shared.withLock { $0.alpha } }
     public var peakMemoryBytes: Int { MemoryStats.peakRSS() }
     public var memoryBytes: Int { MemoryStats.currentRSS() }
 
@@ -279,11 +282,11 @@ public final class Engine: Sendable {
 
     private func publish(_ o: Optimization, message: String?, newImage: Bool) {
         let image = newImage ? o.image : nil
-        let (content, style) = (o.contentImage, o.styleImage)
+        let (content, styles, alpha) = (o.contentImage, o.styleImages, o.alpha)
         let p = shared.withLock { s -> EngineProgress in
             s.history = o.history; s.marks = o.marks
             if let image { s.image = image; s.progress.imageGeneration += 1 }
-            s.content = content; s.style = style
+            s.content = content; s.styles = styles; s.alpha = alpha
             s.progress.iteration = o.iteration
             s.progress.terms = o.terms
             s.progress.settings = o.settings

@@ -13,8 +13,22 @@ public enum ImageIO {
     /// unrelated file into memory just to find it is not an image.
     public static let maxFileBytes = 1 << 30
 
+    /// The image, transparency composited over white.
     public static func read(_ path: String) throws -> RGBImage {
-        let bytes = try readFile(path)
+        try decode(bytes: try readFile(path), path: path)
+    }
+
+    /// The image's colour as stored and its alpha (0…255, one value a pixel), nil when it has none.
+    public static func readWithAlpha(_ path: String) throws -> (image: RGBImage, alpha: [Float]?) {
+        try decode(bytes: try readFile(path), path: path, keepAlpha: true)
+    }
+
+    /// A PNG or JPEG file's bytes as an upright image; `path` names it in errors.
+    public static func decode(bytes: [UInt8], path: String) throws -> RGBImage {
+        try decode(bytes: bytes, path: path, keepAlpha: false).image
+    }
+
+    static func decode(bytes: [UInt8], path: String, keepAlpha: Bool) throws -> (image: RGBImage, alpha: [Float]?) {
         let format = bytes.withUnsafeBufferPointer { imageio_sniff($0.baseAddress, $0.count) }
         guard format != IMAGEIO_FORMAT_UNKNOWN else {
             throw RestyleError.badInput("\(path): \(unsupportedFormat(bytes))")
@@ -33,14 +47,22 @@ public enum ImageIO {
                     + " and \(maxPixels / 1_000_000) megapixels")
         }
         var rgb = [UInt8](repeating: 0, count: width * height * 3)
+        var alpha = [UInt8](repeating: 0, count: keepAlpha ? width * height : 0)
+        var hasAlpha: Int32 = 0
         try check(path) { err in
             bytes.withUnsafeBufferPointer { src in
                 rgb.withUnsafeMutableBufferPointer { dst in
-                    imageio_decode(src.baseAddress, src.count, w, h, dst.baseAddress, err)
+                    alpha.withUnsafeMutableBufferPointer { a in
+                        keepAlpha ? imageio_decode_alpha(src.baseAddress, src.count, w, h, dst.baseAddress, a.baseAddress, &hasAlpha, err)
+                            : imageio_decode(src.baseAddress, src.count, w, h, dst.baseAddress, err)
+                    }
                 }
             }
         }
-        return planar(rgb, width: width, height: height)
+        let image = planar(rgb, width: width, height: height)
+        // Phones store JPEGs as the sensor saw them and say in EXIF how to turn them (JPEG has no alpha).
+        if format == IMAGEIO_FORMAT_JPEG { return (ExifOrientation.apply(ExifOrientation.read(jpeg: bytes), to: image), nil) }
+        return (image, hasAlpha != 0 ? alpha.map(Float.init) : nil)
     }
 
     /// What `-o` writes, chosen by the file's extension (never PNG bytes in a .jpg).
@@ -62,8 +84,15 @@ public enum ImageIO {
 
     /// Pixels are clamped to 0...255 and rounded, NaN becomes 0. For PNG each pair becomes a text chunk
     /// (tEXt, or iTXt when the value is not ASCII); JPEG carries no text.
-    public static func encode(_ image: RGBImage, format: Format = .png, text: [(String, String)] = []) throws -> [UInt8] {
-        let rgb = interleaved(image)
+    /// With `alpha` (one value a pixel, 0…255) a PNG is RGBA; `bitDepth` 16 writes 16-bit PNG samples
+    /// from the floats (v/255 · 65535, rounded), with no 8-bit rounding on the way.
+    public static func encode(_ image: RGBImage, format: Format = .png, text: [(String, String)] = [],
+                              alpha: [Float]? = nil, bitDepth: Int = 8) throws -> [UInt8] {
+        guard bitDepth == 8 || bitDepth == 16 else { throw RestyleError.internal("bit depth \(bitDepth)") }
+        if let alpha, alpha.count != image.width * image.height { throw RestyleError.internal("alpha plane size") }
+        let channels = format == .png && alpha != nil ? 4 : 3
+        let depth = format == .png ? bitDepth : 8
+        let rgb = interleaved(image, alpha: format == .png ? alpha : nil, bitDepth: depth)
         var out: UnsafeMutablePointer<UInt8>? = nil
         var size = 0
         var err = [CChar](repeating: 0, count: Int(IMAGEIO_ERR_LEN))
@@ -76,9 +105,10 @@ public enum ImageIO {
                 case .png:
                     return keys.map { UnsafePointer($0) }.withUnsafeBufferPointer { k in
                         values.map { UnsafePointer($0) }.withUnsafeBufferPointer { v in
-                            imageio_png_encode(px.baseAddress, Int32(image.width), Int32(image.height),
-                                               k.baseAddress, v.baseAddress, Int32(text.count),
-                                               &out, &size, e.baseAddress)
+                            imageio_png_encode_ex(px.baseAddress, Int32(image.width), Int32(image.height),
+                                                  Int32(channels), Int32(depth),
+                                                  k.baseAddress, v.baseAddress, Int32(text.count),
+                                                  &out, &size, e.baseAddress)
                         }
                     }
                 case .jpeg(let quality):
@@ -96,9 +126,10 @@ public enum ImageIO {
     }
 
     /// Encodes, then writes atomically: readers see the old file or the complete new one, never a part.
-    public static func write(_ image: RGBImage, to path: String, format: Format = .png, text: [(String, String)] = []) throws {
+    public static func write(_ image: RGBImage, to path: String, format: Format = .png, text: [(String, String)] = [],
+                             alpha: [Float]? = nil, bitDepth: Int = 8) throws {
         let bytes: [UInt8]
-        do { bytes = try encode(image, format: format, text: text) } catch let e as RestyleError {
+        do { bytes = try encode(image, format: format, text: text, alpha: alpha, bitDepth: bitDepth) } catch let e as RestyleError {
             throw RestyleError.internal("\(path): \(e)")
         }
         try bytes.withUnsafeBytes { try AtomicFile.write($0, to: path) }
@@ -177,17 +208,32 @@ public enum ImageIO {
         return RGBImage(width: width, height: height, pixels: pixels)
     }
 
-    private static func interleaved(_ image: RGBImage) -> [UInt8] {
+    /// Interleaved samples, RGB or RGBA, one byte each or two (big-endian, PNG's order) for 16 bits.
+    private static func interleaved(_ image: RGBImage, alpha: [Float]? = nil, bitDepth: Int = 8) -> [UInt8] {
         let n = image.width * image.height
-        var rgb = [UInt8](repeating: 0, count: 3 * n)
+        let ch = alpha == nil ? 3 : 4, bytes = bitDepth / 8
+        var out = [UInt8](repeating: 0, count: ch * n * bytes)
         image.pixels.withUnsafeBufferPointer { src in
-            rgb.withUnsafeMutableBufferPointer { dst in
-                for c in 0..<3 {
-                    for i in 0..<n { dst[3 * i + c] = byte(src[c * n + i]) }
+            out.withUnsafeMutableBufferPointer { dst in
+                func put(_ i: Int, _ c: Int, _ v: Float) {
+                    if bytes == 1 { dst[ch * i + c] = byte(v); return }
+                    let w = word(v)
+                    dst[2 * (ch * i + c)] = UInt8(w >> 8); dst[2 * (ch * i + c) + 1] = UInt8(w & 255)
                 }
+                for c in 0..<3 {
+                    for i in 0..<n { put(i, c, src[c * n + i]) }
+                }
+                if let alpha { for i in 0..<n { put(i, 3, alpha[i]) } }
             }
         }
-        return rgb
+        return out
+    }
+
+    /// 0…255 to 0…65535, rounded; NaN becomes 0.
+    @inline(__always) static func word(_ v: Float) -> UInt16 {
+        if !(v > 0) { return 0 }
+        if v >= 255 { return 65535 }
+        return UInt16((Double(v) * 65535 / 255).rounded())
     }
 
     @inline(__always) private static func byte(_ v: Float) -> UInt8 {

@@ -12,22 +12,35 @@ public final class Objective {
     let styleStages: [Int]
     /// Content features F_l(c), padded layout, and ‖F_l(c)‖².
     var contentTargets: [Int: (FloatBuffer, Double)] = [:]
-    /// Style Grams G_l(s) (C×C) and ‖G_l(s)‖².
-    var styleTargets: [Int: ([Float], Double)] = [:]
-    /// Per style stage: the Gram of the current image, then (after evaluate) G − G_s.
+    /// Per style image k, its Grams G_l(s_k) (C×C) and ‖G_l(s_k)‖².
+    var styleTargets: [[Int: ([Float], Double)]] = []
+    /// Per style stage: the Gram of the current image, then (after evaluate) the blend's dE/dG up to a
+    /// factor: Σ_k r_k (G − G_l(s_k)), r_k = w_k ‖G_l(s_0)‖² / ‖G_l(s_k)‖².
     var grams: [Int: FloatBuffer] = [:]
+    /// G itself while the blend's difference is summed, when there is more than one style.
+    var gramScratch: [Int: FloatBuffer] = [:]
     /// The network's share of the gradient, before the TV term is added.
     let netGrad: FloatBuffer
     let styleGramsKey: StyleGrams.Key
     var contentScale: [Int: Float] = [:]
     var styleScale: [Int: Float] = [:]
 
-    /// Builds the network for the content's size, and the targets: content features and style Grams
-    /// (the style image may have any size; its Grams are normalised by its own pixel count).
-    /// - Parameter styleGrams: the targets of an earlier objective on the same style image at the same size
-    ///   with the same pooling (`styleGrams` of it); the style network is then not run again.
-    public init(weights: VGGWeights, content: RGBImage, style: RGBImage, settings: Settings,
+    public convenience init(weights: VGGWeights, content: RGBImage, style: RGBImage, settings: Settings,
+                            convPolicy: VGGNetwork.ConvPolicy = .fromEnvironment, styleGrams: StyleGrams? = nil) throws {
+        try self.init(weights: weights, content: content, styles: [style], settings: settings, convPolicy: convPolicy,
+                      styleGrams: styleGrams)
+    }
+
+    /// Builds the network for the content's size, and the targets: content features and each style's
+    /// Grams (the style images may have any sizes; each Gram is normalised by its own pixel count).
+    /// `settings.styleBlend` holds one weight per style.
+    /// - Parameter styleGrams: the targets of an earlier objective on the same style images at the same
+    ///   sizes with the same pooling (`styleGrams` of it); the style network is then not run again.
+    public init(weights: VGGWeights, content: RGBImage, styles: [RGBImage], settings: Settings,
                 convPolicy: VGGNetwork.ConvPolicy = .fromEnvironment, styleGrams: StyleGrams? = nil) throws {
+        guard !styles.isEmpty, styles.count == settings.styleBlend.count else {
+            throw RestyleError.badInput("--style-blend: \(settings.styleBlend.count) weights for \(styles.count) style images")
+        }
         func stage(_ name: String) throws -> Int {
             guard let i = VGG19.index(of: name) else { throw RestyleError.badInput("unknown layer '\(name)'") }
             return i
@@ -38,28 +51,32 @@ public final class Objective {
         let depth = (cs + ss).max()!
         let minSide = VGG19.minimumSide(depth: depth)
         let deepest = VGG19.layers[depth].name
-        for (what, img) in [("content", content), ("style", style)] where min(img.width, img.height) < minSide {
+        for (what, img) in [("content", content)] + styles.map({ ("style", $0) }) where min(img.width, img.height) < minSide {
             throw RestyleError.badInput("\(what) image \(img.width)×\(img.height) is too small for layer \(deepest): each side must be at least \(minSide) pixels")
         }
         let taps = Set((cs + ss).filter { VGG19.layers[$0].isConv })
         self.width = content.width; self.height = content.height; self.settings = settings
         self.contentStages = cs; self.styleStages = ss
 
-        if let styleGrams, styleGrams.matches(style: style, pooling: settings.pooling, layers: Set(ss)) {
-            for l in Set(ss) { styleTargets[l] = styleGrams.targets[l] }
+        if let styleGrams, styleGrams.matches(styles: styles, pooling: settings.pooling, layers: Set(ss)) {
+            styleTargets = styleGrams.targets
         } else {
-            // Style first, in a plan of its own that is freed before the working plan is built.
-            let sNet = try VGGNetwork(weights: weights, height: style.height, width: style.width, depth: depth,
-                                      pooling: settings.pooling, tappedConvs: taps, convPolicy: convPolicy)
-            _ = style.pixels.withUnsafeBufferPointer { sNet.forward($0.baseAddress!) }
-            for l in Set(ss) {
-                let shape = sNet.stages[l].outShape
-                let g = try FloatBuffer(count: shape.c * shape.c)
-                Self.gram(sNet.output(l), shape, into: g.ptr)
-                styleTargets[l] = (g.array, Self.sumSquares(g.array))
+            // Styles first, each in a plan of its own that is freed before the next and the working plan.
+            for style in styles {
+                let sNet = try VGGNetwork(weights: weights, height: style.height, width: style.width, depth: depth,
+                                          pooling: settings.pooling, tappedConvs: taps, convPolicy: convPolicy)
+                _ = style.pixels.withUnsafeBufferPointer { sNet.forward($0.baseAddress!) }
+                var targets: [Int: ([Float], Double)] = [:]
+                for l in Set(ss) {
+                    let shape = sNet.stages[l].outShape
+                    let g = try FloatBuffer(count: shape.c * shape.c)
+                    Self.gram(sNet.output(l), shape, into: g.ptr)
+                    targets[l] = (g.array, Self.sumSquares(g.array))
+                }
+                styleTargets.append(targets)
             }
         }
-        self.styleGramsKey = StyleGrams.Key(width: style.width, height: style.height, pooling: settings.pooling)
+        self.styleGramsKey = StyleGrams.Key(styles: styles, pooling: settings.pooling)
         net = try VGGNetwork(weights: weights, height: height, width: width, depth: depth,
                              pooling: settings.pooling, tappedConvs: taps, convPolicy: convPolicy)
         netGrad = try FloatBuffer(count: 3 * width * height)
@@ -70,16 +87,24 @@ public final class Objective {
             b.copy(from: net.output(l), count: shape.count)
             contentTargets[l] = (b, Self.sumSquares(UnsafeBufferPointer(start: b.ptr, count: shape.count)))
         }
-        for l in Set(ss) { grams[l] = try FloatBuffer(count: net.stages[l].outShape.c * net.stages[l].outShape.c) }
+        for l in Set(ss) {
+            let c = net.stages[l].outShape.c
+            grams[l] = try FloatBuffer(count: c * c)
+            if styles.count > 1 { gramScratch[l] = try FloatBuffer(count: c * c) }
+        }
     }
 
-    /// This objective's style targets, to build another objective on the same style without running the
+    /// This objective's style targets, to build another objective on the same styles without running the
     /// style network again (`restyle batch run` shares them between the jobs of one style and size).
     public var styleGrams: StyleGrams { StyleGrams(key: styleGramsKey, targets: styleTargets) }
 
-    /// α, β, γ may change freely; layers and pooling need a new Objective.
-    public func setWeights(alpha: Double, beta: Double, tv: Double) {
+    public var styleCount: Int { styleTargets.count }
+
+    /// α, β, γ and the blend may change freely (the blend keeps its count); layers and pooling need a
+    /// new Objective.
+    public func setWeights(alpha: Double, beta: Double, tv: Double, styleBlend: [Double]? = nil) {
         settings.alpha = alpha; settings.beta = beta; settings.tv = tv
+        if let styleBlend, styleBlend.count == styleTargets.count { settings.styleBlend = styleBlend }
     }
 
     static func sumSquares<C: Collection>(_ v: C) -> Double where C.Element == Float {
@@ -116,16 +141,39 @@ public final class Objective {
             ec += d2 / denom / nc
             contentScale[l] = Float(a * 2 / denom / nc)
         }
+        let blend = settings.normalizedBlend
         for l in styleStages {
             let shape = net.stages[l].outShape
-            let (target, norm) = styleTargets[l]!
+            let cc = shape.c * shape.c
             let g = grams[l]!.ptr
-            Self.gram(net.output(l), shape, into: g)
-            var d2 = 0.0
-            for i in 0..<(shape.c * shape.c) { g[i] -= target[i]; d2 += Double(g[i]) * Double(g[i]) }
-            let denom = max(norm, 1e-30)
-            es += d2 / denom / ns
-            styleScale[l] = Float(b * 4 / (Double(shape.h * shape.w) * denom * ns))
+            let denom0 = max(styleTargets[0][l]!.1, 1e-30)
+            if styleTargets.count == 1 {
+                // One style: G − G_s in place; E_s is exactly the single-style relative error.
+                let target = styleTargets[0][l]!.0
+                Self.gram(net.output(l), shape, into: g)
+                var d2 = 0.0
+                for i in 0..<cc { g[i] -= target[i]; d2 += Double(g[i]) * Double(g[i]) }
+                es += blend[0] * (d2 / denom0) / ns
+            } else {
+                // E_s = Σ_k w_k E_s(k); its gradient in G is 2 Σ_k w_k (G − G_k)/‖G_k‖², accumulated in g
+                // relative to the first style's norm so that the scale below is the single-style one.
+                let gx = gramScratch[l]!.ptr
+                Self.gram(net.output(l), shape, into: gx)
+                for i in 0..<cc { g[i] = 0 }
+                for (k, targets) in styleTargets.enumerated() {
+                    let (target, norm) = targets[l]!
+                    let denom = max(norm, 1e-30)
+                    var d2 = 0.0
+                    let r = Float(blend[k] * denom0 / denom)
+                    for i in 0..<cc {
+                        let d = gx[i] - target[i]
+                        d2 += Double(d) * Double(d)
+                        g[i] += r * d
+                    }
+                    es += blend[k] * (d2 / denom) / ns
+                }
+            }
+            styleScale[l] = Float(b * 4 / (Double(shape.h * shape.w) * denom0 * ns))
         }
         let etv = TotalVariation.evaluate(x, width: width, height: height, grad: grad, weight: settings.tv)
         let terms = LossTerms(total: a * ec + b * es + settings.tv * etv, content: ec, style: es, tv: etv)
@@ -180,14 +228,21 @@ enum TotalVariation {
     }
 }
 
-/// Style Gram targets G_l(s) and ‖G_l(s)‖² per style stage, with the style size and pooling they hold for.
-/// The caller keys them by style file; `matches` refuses them for another size, pooling or layer set.
+/// Style Gram targets G_l(s_k) and ‖G_l(s_k)‖² per style and style stage, with the style sizes and pooling
+/// they hold for. The caller keys them by style files (and colour mode: `match` and `luminance` change the
+/// styles per content); `matches` refuses them for other sizes, pooling or layers.
 public struct StyleGrams: Sendable {
-    struct Key: Equatable, Sendable { var width: Int, height: Int, pooling: Pooling }
+    struct Key: Equatable, Sendable {
+        var sizes: [Int]
+        var pooling: Pooling
+        init(styles: [RGBImage], pooling: Pooling) {
+            sizes = styles.flatMap { [$0.width, $0.height] }; self.pooling = pooling
+        }
+    }
     let key: Key
-    let targets: [Int: ([Float], Double)]
+    let targets: [[Int: ([Float], Double)]]
 
-    func matches(style: RGBImage, pooling: Pooling, layers: Set<Int>) -> Bool {
-        key == Key(width: style.width, height: style.height, pooling: pooling) && layers.isSubset(of: Set(targets.keys))
+    func matches(styles: [RGBImage], pooling: Pooling, layers: Set<Int>) -> Bool {
+        key == Key(styles: styles, pooling: pooling) && targets.allSatisfy { layers.isSubset(of: Set($0.keys)) }
     }
 }

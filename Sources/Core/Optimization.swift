@@ -6,11 +6,16 @@ import Foundation
 public final class Optimization {
     public let weights: VGGWeights
     public private(set) var contentImage: RGBImage
-    public private(set) var styleImage: RGBImage
-    /// Full-resolution inputs when known, so an upscale resamples from them rather than from the working copy.
+    /// The style images at working size, as loaded (before any colour matching), one per blend weight.
+    public private(set) var styleImages: [RGBImage]
+    public var styleImage: RGBImage { styleImages[0] }
+    /// Full-resolution inputs when known, so an upscale or a style-scale change resamples from them
+    /// rather than from the working copy.
     var originalContent: RGBImage?
-    var originalStyle: RGBImage?
+    var originalStyles: [RGBImage]?
     public private(set) var startImage: RGBImage
+    /// The content's alpha at working size (0…255), written as the result's; nil without one.
+    public private(set) var alpha: [Float]?
     let convPolicy: VGGNetwork.ConvPolicy
 
     public private(set) var settings: Settings
@@ -39,9 +44,13 @@ public final class Optimization {
 
     public var width: Int { contentImage.width }
     public var height: Int { contentImage.height }
-    /// The current image.
-    public var image: RGBImage { RGBImage(width: width, height: height, pixels: x.array) }
-    /// The style targets now in use, to share with another run on the same style and size.
+    /// The image being optimised: in luminance mode it starts grey and only its luminance is shown.
+    public var variable: RGBImage { RGBImage(width: width, height: height, pixels: x.array) }
+    /// The current result: in luminance mode the optimised image's luminance with the content's chroma.
+    public var image: RGBImage {
+        settings.colors == .luminance ? ColorTransfer.combine(luma: variable, chroma: contentImage) : variable
+    }
+    /// The style targets now in use, to share with another run on the same styles and sizes.
     public var styleGrams: StyleGrams { objective.styleGrams }
     /// Nothing left to do until the iteration limit is raised or the objective changes.
     public var isFinished: Bool { evaluated && iteration >= settings.iterations }
@@ -50,13 +59,32 @@ public final class Optimization {
 
     /// - Parameters: content and style at working size; `start` the init image at working size
     ///   (nil: derived from `settings.initKind`, which must then be content or random).
-    public init(weights: VGGWeights, content: RGBImage, style: RGBImage, settings: Settings,
-                start: RGBImage? = nil, originalContent: RGBImage? = nil, originalStyle: RGBImage? = nil,
-                convPolicy: VGGNetwork.ConvPolicy = .fromEnvironment, styleGrams: StyleGrams? = nil) throws {
+    public convenience init(weights: VGGWeights, content: RGBImage, style: RGBImage, settings: Settings,
+                            start: RGBImage? = nil, originalContent: RGBImage? = nil, originalStyle: RGBImage? = nil,
+                            convPolicy: VGGNetwork.ConvPolicy = .fromEnvironment, styleGrams: StyleGrams? = nil) throws {
+        try self.init(weights: weights, content: content, styles: [style], settings: settings, start: start,
+                      originalContent: originalContent, originalStyles: originalStyle.map { [$0] }, convPolicy: convPolicy,
+                      styleGrams: styleGrams)
+    }
+
+    /// - Parameters: content and styles at working size (one style per `settings.styleBlend` weight);
+    ///   `start` the init image at working size (nil: derived from `settings.initKind`, which must then be
+    ///   content or random). In luminance mode the optimisation starts from the start image's luminance.
+    ///   `styleGrams`: targets shared from another run on the same styles (used only in `style` colour
+    ///   mode, where the targets do not depend on the content).
+    public init(weights: VGGWeights, content: RGBImage, styles: [RGBImage], settings: Settings,
+                start: RGBImage? = nil, originalContent: RGBImage? = nil, originalStyles: [RGBImage]? = nil,
+                alpha: [Float]? = nil, convPolicy: VGGNetwork.ConvPolicy = .fromEnvironment,
+                styleGrams: StyleGrams? = nil) throws {
         try settings.validate()
+        if let alpha, alpha.count != content.width * content.height {
+            throw RestyleError.internal("alpha plane of \(alpha.count) values for \(content.width)×\(content.height)")
+        }
+        self.alpha = alpha
         self.weights = weights
-        self.contentImage = content; self.styleImage = style
-        self.originalContent = originalContent; self.originalStyle = originalStyle
+        self.contentImage = content; self.styleImages = styles
+        self.originalContent = originalContent
+        self.originalStyles = originalStyles?.count == styles.count ? originalStyles : nil
         self.settings = settings
         self.convPolicy = convPolicy
         let s = start ?? Self.startImage(settings.initKind, content: content, seed: settings.seed)
@@ -64,13 +92,36 @@ public final class Optimization {
             throw RestyleError.internal("start image size \(s.width)×\(s.height) differs from content \(content.width)×\(content.height)")
         }
         startImage = s
-        objective = try Objective(weights: weights, content: content, style: style, settings: settings, convPolicy: convPolicy,
-                                  styleGrams: styleGrams)
+        objective = try Self.makeObjective(weights: weights, content: content, styles: styles, settings: settings, convPolicy: convPolicy,
+                                           styleGrams: styleGrams)
         let n = s.pixels.count
         optimizer = try Self.makeOptimizer(settings, count: n)
         x = try FloatBuffer(count: n); g = try FloatBuffer(count: n)
         xPrev = try FloatBuffer(count: n); gPrev = try FloatBuffer(count: n)
-        s.pixels.withUnsafeBufferPointer { x.copy(from: $0.baseAddress!, count: n) }
+        Self.variable(from: s, colors: settings.colors).pixels.withUnsafeBufferPointer { x.copy(from: $0.baseAddress!, count: n) }
+    }
+
+    /// The objective for the colour mode: the loaded images (style), the styles' colours matched to the
+    /// content's (match), or everything as luminance with the styles' luminance matched (luminance).
+    static func makeObjective(weights: VGGWeights, content: RGBImage, styles: [RGBImage], settings: Settings,
+                              convPolicy: VGGNetwork.ConvPolicy, styleGrams: StyleGrams? = nil) throws -> Objective {
+        let c: RGBImage, ss: [RGBImage]
+        switch settings.colors {
+        case .style: (c, ss) = (content, styles)
+        case .match: (c, ss) = (content, styles.map { ColorTransfer.matchColors($0, to: content) })
+        case .luminance: (c, ss) = (ColorTransfer.grey(content), styles.map { ColorTransfer.matchedLuminance($0, to: content) })
+        }
+        return try Objective(weights: weights, content: c, styles: ss, settings: settings, convPolicy: convPolicy,
+                             styleGrams: settings.colors == .style ? styleGrams : nil)
+    }
+
+    /// What the optimiser works on for an image in RGB: its luminance in luminance mode.
+    static func variable(from img: RGBImage, colors: ColorPreservation) -> RGBImage {
+        colors == .luminance ? ColorTransfer.grey(img) : img
+    }
+
+    private func setVariable(_ img: RGBImage) {
+        img.pixels.withUnsafeBufferPointer { x.copy(from: $0.baseAddress!, count: x.count) }
     }
 
     static func makeOptimizer(_ s: Settings, count: Int) throws -> Optimizer {
@@ -184,15 +235,36 @@ public final class Optimization {
         for c in changes { c(&s) }
         do { try s.validate() } catch { return "change refused: \(error)" }
         var message: String?
-        if s.contentLayers != settings.contentLayers || s.styleLayers != settings.styleLayers || s.pooling != settings.pooling {
+        if s.styleBlend.count != styleImages.count {
+            s.styleBlend = settings.styleBlend
+            message = "style blend refused: \(styleImages.count) style weights needed"
+        }
+        // Style scale, layers, pooling and colour mode change the targets: a new objective, built (with the
+        // styles resized for a new scale) before anything is replaced, so a refusal leaves the run as it was.
+        let rescale = s.styleScale != settings.styleScale
+        if rescale || s.contentLayers != settings.contentLayers || s.styleLayers != settings.styleLayers
+            || s.pooling != settings.pooling || s.colors != settings.colors {
             do {
-                objective = try Objective(weights: weights, content: contentImage, style: styleImage, settings: s, convPolicy: convPolicy)
+                let styles = rescale ? rescaledStyles(from: settings.styleScale, to: s.styleScale) : styleImages
+                objective = try Self.makeObjective(weights: weights, content: contentImage, styles: styles, settings: s, convPolicy: convPolicy)
+                if s.colors != settings.colors {
+                    // The picture carries over: luminance keeps the current result's luminance; leaving
+                    // luminance continues from the result as shown (its luminance, the content's chroma).
+                    let shown = image
+                    setVariable(Self.variable(from: shown, colors: s.colors))
+                    message = message ?? "colors: \(s.colors.rawValue)"
+                }
+                if rescale {
+                    styleImages = styles
+                    message = message ?? "style scale \(String(format: "%.3g", s.styleScale)): style \(styles[0].width)×\(styles[0].height)"
+                }
             } catch {
                 s.contentLayers = settings.contentLayers; s.styleLayers = settings.styleLayers; s.pooling = settings.pooling
-                message = "layer change refused: \(error)"
+                s.colors = settings.colors; s.styleScale = settings.styleScale
+                message = "change refused: \(error)"
             }
         }
-        objective.setWeights(alpha: s.alpha, beta: s.beta, tv: s.tv)
+        objective.setWeights(alpha: s.alpha, beta: s.beta, tv: s.tv, styleBlend: s.styleBlend)
         if s.optimizer != settings.optimizer || s.lbfgsHistory != settings.lbfgsHistory {
             do {
                 optimizer = try Self.makeOptimizer(s, count: x.count)
@@ -212,6 +284,17 @@ public final class Optimization {
         return message
     }
 
+    /// The styles resized for a new style scale: each to `new/old` times its present longest side,
+    /// resampled from the full-size original when known.
+    func rescaledStyles(from old: Double, to new: Double) -> [RGBImage] {
+        styleImages.enumerated().map { k, img in
+            let side = max(Limits.minSide, min(Limits.maxSide, Int((Double(max(img.width, img.height)) * new / old).rounded())))
+            let source = originalStyles?[k] ?? img
+            let size = fitSize(width: source.width, height: source.height, longestSide: side)
+            return resized(source, width: size.width, height: size.height)
+        }
+    }
+
     func mark() {
         if marks.last != iteration { marks.append(iteration) }
     }
@@ -219,30 +302,31 @@ public final class Optimization {
     /// Back to the start image; the history is kept, with a mark.
     @discardableResult
     public func restart() -> String {
-        startImage.pixels.withUnsafeBufferPointer { x.copy(from: $0.baseAddress!, count: x.count) }
+        setVariable(Self.variable(from: startImage, colors: settings.colors))
         optimizer.reset()
         if evaluated { needsEvaluation = true }
         mark()
         return "restarted from the start image"
     }
 
-    /// Continues at twice the working size from the current image; the style is resampled the same way.
+    /// Continues at twice the working size from the current image; the styles are resampled the same way.
     @discardableResult
     public func upscale() -> String {
         let w = width * 2, h = height * 2
         guard w <= Limits.maxSide, h <= Limits.maxSide, w * h <= Limits.maxPixels else {
             return "upscale refused: \(w)×\(h) is over the size limit"
         }
-        let current = image
+        let current = variable
         let newContent = resized(originalContent ?? contentImage, width: w, height: h)
-        let sourceStyle = originalStyle ?? styleImage
-        let styleSize = fitSize(width: sourceStyle.width, height: sourceStyle.height,
-                                longestSide: max(styleImage.width, styleImage.height) * 2)
-        let newStyle = resized(sourceStyle, width: styleSize.width, height: styleSize.height)
+        let newStyles = styleImages.enumerated().map { k, img in
+            let source = originalStyles?[k] ?? img
+            let size = fitSize(width: source.width, height: source.height, longestSide: max(img.width, img.height) * 2)
+            return resized(source, width: size.width, height: size.height)
+        }
         do {
             let n = 3 * w * h
             // Everything new is made before anything old is replaced, so a failure leaves the run as it was.
-            let obj = try Objective(weights: weights, content: newContent, style: newStyle, settings: settings, convPolicy: convPolicy)
+            let obj = try Self.makeObjective(weights: weights, content: newContent, styles: newStyles, settings: settings, convPolicy: convPolicy)
             let opt = try Self.makeOptimizer(settings, count: n)
             let nx = try FloatBuffer(count: n), ng = try FloatBuffer(count: n)
             let nxp = try FloatBuffer(count: n), ngp = try FloatBuffer(count: n)
@@ -250,7 +334,8 @@ public final class Optimization {
             up.pixels.withUnsafeBufferPointer { nx.copy(from: $0.baseAddress!, count: n) }
             objective = obj; optimizer = opt
             x = nx; g = ng; xPrev = nxp; gPrev = ngp
-            contentImage = newContent; styleImage = newStyle
+            contentImage = newContent; styleImages = newStyles
+            alpha = alpha.map { Inputs.resizedPlane($0, from: (w / 2, h / 2), to: (w, h)) }
             startImage = resized(startImage, width: w, height: h)
             if evaluated { needsEvaluation = true }
             mark()

@@ -10,8 +10,10 @@ import Foundation
 public enum SessionFile {
     public static let magic = Data("RSTYLSES".utf8)
     /// Raised only for a change old readers cannot skip; new settings go in the JSON, which tolerates
-    /// missing and unknown keys.
-    public static let version = 1
+    /// missing and unknown keys. Version 2: several style images (a count, then each) where version 1
+    /// had one. Version 1 files still load.
+    public static let version = 2
+    public static let oldestVersion = 1
 
     struct FNV1a {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
@@ -50,14 +52,15 @@ public enum SessionFile {
         }
     }
 
-    /// The payload after checking magic, version, length and checksum; errors name the file.
-    static func unwrap(_ data: Data, source: String) throws -> Data {
+    /// The payload and its format version, after checking magic, version, length and checksum; errors
+    /// name the file.
+    static func unwrap(_ data: Data, source: String) throws -> (payload: Data, version: Int) {
         func bad(_ why: String) -> RestyleError { .badInput("\(source): \(why)") }
         guard data.count >= 32, data.prefix(8) == magic else { throw bad("not a restyle session file") }
         var r = BinaryReader(data, offset: 8, source: source)
         let v = try r.int()
         guard v <= version else { throw bad("session format version \(v) is newer than this restyle understands (\(version)); upgrade restyle") }
-        guard v >= 1 else { throw bad("corrupt session file (version \(v))") }
+        guard v >= oldestVersion else { throw bad("corrupt session file (version \(v))") }
         let n = try r.int()
         // Compared against what remains, so a length near Int64.max cannot wrap the sum.
         guard n >= 0, n <= data.count - 32 else { throw bad("truncated session file") }
@@ -68,7 +71,7 @@ public enum SessionFile {
         var hash = FNV1a()
         payload.withUnsafeBytes { hash.add($0) }
         guard stored == hash.h else { throw bad("corrupt session file (checksum mismatch)") }
-        return payload
+        return (payload, v)
     }
 }
 
@@ -118,7 +121,12 @@ extension Optimization {
             try w.int(iteration); try w.double(elapsed)
             try w.int(storedEvaluated ? 1 : 0); try w.int(storedNeedsEvaluation ? 1 : 0)
             try w.bytes(historyJSON)
-            try w.image(contentImage); try w.image(styleImage); try w.image(startImage)
+            try w.image(contentImage)
+            try w.int(styleImages.count)
+            for s in styleImages { try w.image(s) }
+            try w.image(startImage)
+            try w.int(alpha == nil ? 0 : 1)
+            if let alpha { try w.floats(alpha) }
             try w.floats(x.ptr, x.count)
             if gradientFinite { try w.floats(g.ptr, g.count) } else { try w.zeros(g.count) }
             // Never a non-finite value: an unevaluated run stores zeros.
@@ -141,16 +149,18 @@ extension Optimization {
                               convPolicy: VGGNetwork.ConvPolicy = .fromEnvironment) throws -> (Optimization, notes: [String]) {
         let state = try SessionState(data: data, source: source)
         if let memoryLimit {
+            let largest = state.styles.max { $0.width * $0.height < $1.width * $1.height }!
+            let others = state.styles.map { 12 * $0.width * $0.height }.reduce(0, +) - 12 * largest.width * largest.height
             let need = MemoryEstimate.bytes(width: state.content.width, height: state.content.height,
-                                            styleWidth: state.style.width, styleHeight: state.style.height,
-                                            settings: state.settings)
+                                            styleWidth: largest.width, styleHeight: largest.height,
+                                            settings: state.settings) + others
             if need > memoryLimit {
                 throw RestyleError.badInput("\(source): this session needs about \(MemoryEstimate.describe(need)) of memory; "
                                             + "\(MemoryEstimate.describe(memoryLimit)) is available")
             }
         }
-        let o = try Optimization(weights: weights, content: state.content, style: state.style, settings: state.settings,
-                                 start: state.start, convPolicy: convPolicy)
+        let o = try Optimization(weights: weights, content: state.content, styles: state.styles, settings: state.settings,
+                                 start: state.start, alpha: state.alpha, convPolicy: convPolicy)
         var r = state.rest
         let n = o.x.count
         try r.floats(into: o.x.ptr, count: n, "image")
@@ -182,12 +192,14 @@ struct SessionState {
     var evaluated: Bool
     var needsEvaluation: Bool
     var history: SessionHistory
-    var content: RGBImage, style: RGBImage, start: RGBImage
+    var content: RGBImage, styles: [RGBImage], start: RGBImage
+    var alpha: [Float]?
     /// The reader positioned at the image-sized vectors that follow.
     var rest: BinaryReader
 
     init(data: Data, source: String) throws {
-        var r = BinaryReader(try SessionFile.unwrap(data, source: source), source: source)
+        let (payload, version) = try SessionFile.unwrap(data, source: source)
+        var r = BinaryReader(payload, source: source)
         _ = try r.string(limit: 256)
         do {
             (settings, unknownSettings) = try Settings.decode(json: try r.bytes(limit: 1 << 20))
@@ -217,13 +229,22 @@ struct SessionState {
         }
         history = h
         content = try r.image("content image")
-        style = try r.image("style image")
+        let styleCount = version >= 2 ? try r.int(in: 1...Settings.maxStyles, "style image count") : 1
+        guard styleCount == settings.styleBlend.count else {
+            throw r.corrupt("\(styleCount) style images for \(settings.styleBlend.count) blend weights")
+        }
+        styles = try (0..<styleCount).map { _ in try r.image("style image") }
         start = try r.image("start image")
         guard start.width == content.width, start.height == content.height else { throw r.corrupt("start image size") }
+        if version >= 2, try r.int(in: 0...1, "alpha flag") == 1 {
+            let a = try r.floats(count: content.width * content.height, "alpha")
+            guard a.allSatisfy({ $0 >= 0 && $0 <= 255 }) else { throw r.corrupt("alpha outside 0…255") }
+            alpha = a
+        }
         // The network must fit the images: the same check a new run makes, before anything is built.
         let depth = (settings.contentLayers + settings.styleLayers).compactMap(VGG19.index).max() ?? 0
         let side = VGG19.minimumSide(depth: depth)
-        guard min(content.width, content.height, style.width, style.height) >= side else {
+        guard min(content.width, content.height) >= side, styles.allSatisfy({ min($0.width, $0.height) >= side }) else {
             throw r.corrupt("images too small for layer \(VGG19.layers[depth].name)")
         }
         rest = r

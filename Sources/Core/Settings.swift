@@ -2,6 +2,12 @@ import Foundation
 
 public enum OptimizerKind: String, Codable, CaseIterable, Sendable { case lbfgs, adam }
 public enum Pooling: String, Codable, CaseIterable, Sendable { case max, avg }
+/// What happens to colour (Gatys et al., "Preserving Color in Neural Artistic Style Transfer", 2016):
+/// the style's colours, the content's chroma kept (YIQ), or the style's colours matched to the content's.
+/// A content image with transparency: keep its alpha in the result, or composite it over white as a
+/// picture without alpha.
+public enum AlphaMode: String, Codable, CaseIterable, Sendable { case keep, drop }
+public enum ColorPreservation: String, Codable, CaseIterable, Sendable { case style, luminance, match }
 
 /// Where the optimisation starts.
 public enum InitKind: Codable, Equatable, Sendable {
@@ -41,11 +47,27 @@ public struct Settings: Codable, Equatable, Sendable {
     public var iterations: Int = 500
     public var initKind: InitKind = .content
     public var seed: UInt64 = 0
+    /// One weight per style image, normalised to sum 1 where used, so (0.7, 0.3) and (7, 3) are the same.
+    public var styleBlend: [Double] = [1]
+    public var colors: ColorPreservation = .style
+    /// The style's longest side as a multiple of the content's working longest side (when no absolute
+    /// style size was given): below 1, larger brush strokes relative to the picture.
+    public var styleScale: Double = 1
+    /// Read when the content is loaded; a resumed run keeps the alpha its session holds.
+    public var alphaMode: AlphaMode = .keep
 
     public static let defaultContentLayers = ["relu4_2"]
     public static let defaultStyleLayers = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
     /// The seed implementation's layer set: content and style both these.
     public static let seedLayers = ["relu1_2", "relu2_2", "relu3_2", "relu4_1"]
+    public static let maxStyles = 8
+    public static let styleScaleRange = 0.25...4.0
+
+    /// `styleBlend` summing to 1.
+    public var normalizedBlend: [Double] {
+        let sum = styleBlend.reduce(0, +)
+        return styleBlend.map { $0 / sum }
+    }
 
     public init() {}
 
@@ -54,7 +76,8 @@ public struct Settings: Codable, Equatable, Sendable {
     public func objectiveDiffers(from other: Settings) -> Bool {
         alpha != other.alpha || beta != other.beta || tv != other.tv
             || contentLayers != other.contentLayers || styleLayers != other.styleLayers
-            || pooling != other.pooling
+            || pooling != other.pooling || normalizedBlend != other.normalizedBlend || colors != other.colors
+            || styleScale != other.styleScale
     }
 
     /// One `key=value` per setting, for PNG text chunks and logs.
@@ -65,14 +88,16 @@ public struct Settings: Codable, Equatable, Sendable {
          ("content-layers", contentLayers.joined(separator: ",")),
          ("style-layers", styleLayers.joined(separator: ",")),
          ("pooling", pooling.rawValue), ("iterations", "\(iterations)"),
-         ("init", initKind.argument), ("seed", "\(seed)")]
+         ("init", initKind.argument), ("seed", "\(seed)"),
+         ("style-blend", normalizedBlend.map { "\($0)" }.joined(separator: ",")),
+         ("colors", colors.rawValue), ("style-scale", "\(styleScale)"), ("alpha-mode", alphaMode.rawValue)]
     }
 }
 
 extension Settings {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case alpha, beta, tv, optimizer, learningRate, lbfgsHistory, contentLayers, styleLayers, pooling
-        case iterations, initKind, seed
+        case iterations, initKind, seed, styleBlend, colors, styleScale, alphaMode
     }
 
     /// Missing keys take their defaults and unknown ones are skipped (`decode(json:)` reports them), so a
@@ -93,6 +118,10 @@ extension Settings {
         iterations = try c.decodeIfPresent(Int.self, forKey: .iterations) ?? d.iterations
         initKind = try c.decodeIfPresent(InitKind.self, forKey: .initKind) ?? d.initKind
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
+        styleBlend = try c.decodeIfPresent([Double].self, forKey: .styleBlend) ?? d.styleBlend
+        colors = try c.decodeIfPresent(ColorPreservation.self, forKey: .colors) ?? d.colors
+        styleScale = try c.decodeIfPresent(Double.self, forKey: .styleScale) ?? d.styleScale
+        alphaMode = try c.decodeIfPresent(AlphaMode.self, forKey: .alphaMode) ?? d.alphaMode
     }
 
     /// Settings from a session's JSON, with the keys this version does not know (to tell the user).
@@ -125,6 +154,16 @@ extension Settings {
             for n in list where VGG19.index(of: n) == nil {
                 throw RestyleError.badInput("\(option): unknown layer '\(n)'")
             }
+        }
+        guard (1...Settings.maxStyles).contains(styleBlend.count) else {
+            throw RestyleError.badInput("--style-blend: one weight per style, 1 to \(Settings.maxStyles) styles, got \(styleBlend.count)")
+        }
+        for v in styleBlend { try weight(v, "style-blend") }
+        guard styleBlend.reduce(0, +) > 0 else {
+            throw RestyleError.badInput("--style-blend: at least one weight must be above 0")
+        }
+        guard styleScale.isFinite, Settings.styleScaleRange.contains(styleScale) else {
+            throw RestyleError.badInput("--style-scale: must be from \(Settings.styleScaleRange.lowerBound) to \(Settings.styleScaleRange.upperBound), got \(styleScale)")
         }
         guard !contentLayers.isEmpty || !styleLayers.isEmpty else {
             throw RestyleError.badInput("no content or style layers given")

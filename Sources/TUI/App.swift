@@ -4,7 +4,7 @@ import Foundation
 /// Everything the screen shows that is not the engine's: selection, overlays, messages.
 /// Owned by the UI thread; background work reports back through `post`, which is locked.
 final class App {
-    typealias PNGWriter = @Sendable (_ image: RGBImage, _ path: String, _ text: [(String, String)]) throws -> Void
+    typealias PNGWriter = @Sendable (_ image: RGBImage, _ alpha: [Float]?, _ path: String, _ text: [(String, String)]) throws -> Void
 
     let engine: EngineHandle
     var config: TUIConfig
@@ -30,6 +30,8 @@ final class App {
     var selected: SliderKind = .alpha
     var editor: SliderEditor?
     var source: PreviewSource = .result
+    /// Which style the style view shows, when there are several.
+    var styleIndex = 0
     var showHelp = false {
         didSet { if showHelp != oldValue { helpScroll = 0 } }
     }
@@ -101,6 +103,42 @@ final class App {
 
     func requestQuit() { quitRequested = true }
 
+    /// The sliders on screen, in order: a blend weight per style when there are several.
+    var sliderKinds: [SliderKind] { SliderKind.all(styles: settings.styleBlend.count) }
+
+    /// The sliders' labels; a blend weight is labelled with its style file's name, shortened.
+    var sliderLabels: [String] {
+        let names = config.styleStem.split(separator: "+").map(String.init)
+        return sliderKinds.map { kind in
+            guard case .blend(let k) = kind, names.count == settings.styleBlend.count else { return kind.label }
+            return "w " + names[k]
+        }
+    }
+
+    func layout(width: Int, height: Int) -> ScreenLayout {
+        ScreenLayout.compute(width: width, height: height, sliderRows: sliderKinds.count)
+    }
+
+    /// The colour mode after the present one: style → luminance → match → style.
+    func cycleColors() {
+        let all = ColorPreservation.allCases
+        let next = all[(all.firstIndex(of: settings.colors)! + 1) % all.count]
+        settings.colors = next
+        engine.update { $0.colors = next }
+        say("colors: \(next.rawValue)" + (next == .luminance ? " (the content's chroma is kept)" : next == .match ? " (style colours matched to the content)" : ""))
+    }
+
+    /// `v`: result → content → each style → result.
+    func cycleView() {
+        let n = max(1, settings.styleBlend.count)
+        switch source {
+        case .result: source = .content
+        case .content: source = .style; styleIndex = 0
+        case .style:
+            if styleIndex + 1 < n { styleIndex += 1 } else { source = .result; styleIndex = 0 }
+        }
+    }
+
     func change(_ kind: SliderKind, to value: Double) {
         kind.set(value, in: &settings)
         engine.update { kind.set(value, in: &$0) }
@@ -152,6 +190,7 @@ final class App {
 
     func snapshot() {
         let (image, _) = engine.currentImage()
+        let alpha = engine.resultAlpha.flatMap { $0.count == image.width * image.height ? $0 : nil }
         let p = engine.latestProgress()
         let cfg = config
         // The same chunks as `restyle run` writes, with the slider values the user sees.
@@ -164,7 +203,7 @@ final class App {
                 try FileManager.default.createDirectory(atPath: cfg.outDir, withIntermediateDirectories: true)
                 // Named inside the serial queue so two quick presses cannot pick the same name.
                 let path = cfg.snapshotPath(iteration: p.iteration)
-                try write(image, path, text)
+                try write(image, alpha, path, text)
                 try Self.saveSession(engine, cfg)
                 mailbox.post("snapshot saved to \(path)")
             } catch {

@@ -185,9 +185,12 @@ final class BatchRunner {
             let inputs = try Inputs.load(content: list.resolve(job.content), style: list.resolve(job.style), size: job.size,
                                          styleSize: job.styleSize, settings: settings, memoryLimit: memoryLimit)
             let key = "\(list.resolve(job.style))|\(inputs.style.width)x\(inputs.style.height)|\(job.settings.pooling)|\(job.settings.styleLayers)"
-            let cached = grams.first { $0.key == key }?.grams
+            // Only the plain colour mode's targets are the style's own: `match` and `luminance` derive
+            // them from each content.
+            let shareable = settings.colors == .style
+            let cached = shareable ? grams.first { $0.key == key }?.grams : nil
             let o = try inputs.makeOptimization(weights: weights, settings: settings, styleGrams: cached)
-            if cached == nil {
+            if shareable && cached == nil {
                 grams.append((key, o.styleGrams))
                 if grams.count > Self.gramsKept { grams.removeFirst() }
             }

@@ -8,7 +8,7 @@ extension App {
         graphicsTarget = nil
         let st = styles
         screenSize = (g.width, g.height)
-        let layout = ScreenLayout.compute(width: g.width, height: g.height)
+        let layout = self.layout(width: g.width, height: g.height)
         g.fill(g.bounds, " ", st.base)
         if layout.kind == .tooSmall {
             OverlayWidget.drawTooSmall(&g, layout, st: st)
@@ -18,7 +18,8 @@ extension App {
         rate.observe(iteration: progress.iteration, elapsed: progress.elapsed, width: progress.width)
         drawPreview(&g, layout.preview, progress: progress)
         if let c = layout.chart { ChartWidget.draw(&g, c, history: engine.lossHistory(), st: st) }
-        SlidersWidget.draw(&g, layout.sliders, settings: settings, selected: selected, editor: editor, st: st)
+        SlidersWidget.draw(&g, layout.sliders, settings: settings, kinds: sliderKinds, labels: sliderLabels,
+                           selected: selected, editor: editor, st: st)
         let (msg, isErr) = statusMessage(progress: progress)
         StatusWidget.draw(&g, layout.status, progress: progress, settings: settings, rate: rate.secondsPerIteration,
                           memory: engine.memoryBytes, message: msg, messageIsError: isErr,
@@ -41,7 +42,14 @@ extension App {
     /// The preview pane's title after its view tabs: "result 256×256", "content", "style".
     func previewTitle(progress: EngineProgress) -> String {
         let sizeNote = progress.width > 0 ? " \(progress.width)×\(progress.height)" : ""
-        return source == .result ? "result\(sizeNote)" : source.title
+        switch source {
+        case .result: return "result\(sizeNote)" + (settings.colors == .style ? "" : " · colors \(settings.colors.rawValue)")
+        case .style where settings.styleBlend.count > 1:
+            let names = config.styleStem.split(separator: "+")
+            let name = names.count == settings.styleBlend.count ? " " + names[min(styleIndex, names.count - 1)] : ""
+            return "style \(styleIndex + 1)/\(settings.styleBlend.count)\(name)"
+        default: return source.title
+        }
     }
 
     func drawPreview(_ g: inout CellGrid, _ rect: Rect, progress: EngineProgress) {
@@ -58,9 +66,8 @@ extension App {
         guard r.w > 0, r.h > 0 else { return }
         if graphicsOn && graphicsProtocol != nil && !covered && placeGraphics(r, progress: progress) { return }
 
-        // Decide what to show without copying the image unless it will be rendered. Content and
-        // style change only when the working size does (upscale), so that size is their "generation".
-        let keyGeneration = source == .result ? progress.imageGeneration : -(source.rawValue + 8 * progress.width)
+        // Decide what to show without copying the image unless it will be rendered.
+        let keyGeneration = viewGeneration(progress)
         let old = preview.key
         let sameView = old?.source == source && old?.mode == colorMode
         let cachedFit = preview.imageSize.map {
@@ -75,7 +82,7 @@ extension App {
             switch source {
             case .result: img = engine.currentImage().image
             case .content: img = engine.contentImage
-            case .style: img = engine.styleImage
+            case .style: img = shownStyle() ?? engine.contentImage
             }
             if img.width > 0 && img.height > 0 {
                 let fit = PreviewRenderer.fit(imageW: img.width, imageH: img.height, maxCols: r.w, maxRows: r.h,
@@ -98,6 +105,21 @@ extension App {
         }
     }
 
+    /// The style image the style view shows (`v` steps through several).
+    func shownStyle() -> RGBImage? {
+        let styles = engine.styleImages
+        return styles.isEmpty ? nil : styles[min(styleIndex, styles.count - 1)]
+    }
+
+    /// What identifies the picture in view without copying it: the result's image generation; content and
+    /// style change only when the working size does (upscale) and a style's also with the style scale, so
+    /// their sizes and the style's index are theirs.
+    func viewGeneration(_ progress: EngineProgress) -> Int {
+        guard source != .result else { return progress.imageGeneration }
+        let styleWidth = source == .style ? shownStyle()?.width ?? 0 : 0
+        return -(source.rawValue + 8 * styleIndex + 64 * progress.width + 65536 * styleWidth)
+    }
+
     /// In graphics the pane's cells stay blank and the image is placed on them after the frame
     /// (GraphicsPresenter); here only where it goes. False while there is no picture yet.
     func placeGraphics(_ r: Rect, progress: EngineProgress) -> Bool {
@@ -105,12 +127,14 @@ extension App {
         switch source {
         case .result: size = (progress.width, progress.height)
         case .content: size = (engine.contentImage.width, engine.contentImage.height)
-        case .style: size = (engine.styleImage.width, engine.styleImage.height)
+        case .style:
+            guard let style = shownStyle() else { return false }
+            size = (style.width, style.height)
         }
         guard size.w > 0, size.h > 0 else { return false }
         let fit = PreviewRenderer.fit(imageW: size.w, imageH: size.h, maxCols: r.w, maxRows: r.h,
                                       cellW: cellPixel.w, cellH: cellPixel.h)
-        let generation = source == .result ? progress.imageGeneration : -(source.rawValue + 8 * progress.width)
+        let generation = viewGeneration(progress)
         graphicsTarget = GraphicsTarget(source: source, generation: generation, x: r.x + (r.w - fit.cols) / 2,
                                         y: r.y + (r.h - fit.rows) / 2, cols: fit.cols, rows: fit.rows)
         return true
@@ -121,7 +145,7 @@ extension App {
         switch graphicsTarget?.source {
         case .result?: return engine.currentImage().image
         case .content?: return engine.contentImage
-        case .style?: return engine.styleImage
+        case .style?: return shownStyle()
         case nil: return nil
         }
     }

@@ -27,9 +27,11 @@ protocol EngineHandle: AnyObject, Sendable {
     func upscale() throws
     /// Atomic write of the full session.
     func saveSession(to path: String) throws
-    /// Working-size content.
+    /// Working-size content and styles (as loaded, before colour matching).
     var contentImage: RGBImage { get }
-    var styleImage: RGBImage { get }
+    var styleImages: [RGBImage] { get }
+    /// The content's alpha at working size, which the result carries; nil without one.
+    var resultAlpha: [Float]? { get }
     /// The process's resident memory now, and the most it has been.
     var memoryBytes: Int { get }
     var peakMemoryBytes: Int { get }

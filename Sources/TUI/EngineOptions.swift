@@ -11,6 +11,21 @@ struct EngineOptions: ParsableArguments {
     @Option(name: .customLong("style-size"), help: "Longest side of the style image (default: the content's working longest side).")
     var styleSize: Int?
 
+    @Option(name: .customLong("style"), help: "A style image; give it up to 8 times to blend several (after a positional STYLE, if any).")
+    var styles: [String] = []
+
+    @Option(name: .customLong("style-blend"), help: "Comma-separated weights of the styles, normalised to sum 1 (default: equal).")
+    var styleBlend: String?
+
+    @Option(help: "Colours: style (the style's), luminance (transfer luminance only, keep the content's colours), match (the style's colours matched to the content's first). Default style.")
+    var colors: ColorPreservation?
+
+    @Option(name: .customLong("style-scale"), parsing: .unconditional, help: "Style size as a multiple of the content's working longest side (or of --style-size), 0.25 to 4 (default 1): below 1, larger brush strokes.")
+    var styleScale: Double?
+
+    @Option(name: .customLong("alpha-mode"), help: "A content PNG with transparency: keep (the result gets its alpha; the optimisation sees the colour over the content's mean colour) or drop (over white, no alpha). Default keep.")
+    var alphaMode: AlphaMode?
+
     @Option(help: "Loss-and-gradient evaluations to run (0 evaluates the start image and stops). Default 500.")
     var iterations: Int?
 
@@ -55,12 +70,15 @@ struct EngineOptions: ParsableArguments {
     @Option(name: .customLong("max-memory"), help: "Refuse a run estimated to need more memory than this, e.g. 8G or 1500M (default: 80% of what this process may use).")
     var maxMemory: String?
 
-    /// The settings these options describe; throws a one-line usage error naming the option.
-    func settings() throws -> Settings {
+    /// The settings these options describe, for a run with `styleCount` style images (equal weights unless
+    /// --style-blend says otherwise); throws a one-line usage error naming the option.
+    func settings(styleCount: Int = 1) throws -> Settings {
         var s = Settings()
+        s.styleBlend = Array(repeating: 1 / Double(styleCount), count: styleCount)
         for change in try changes() { change(&s) }
         if let initArg { s.initKind = InitKind(argument: initArg) }
         if let seed { s.seed = seed }
+        if let alphaMode { s.alphaMode = alphaMode }
         try s.validate()
         return s
     }
@@ -77,6 +95,12 @@ struct EngineOptions: ParsableArguments {
         if let lbfgsHistory { out.append { $0.lbfgsHistory = lbfgsHistory } }
         if let iterations { out.append { $0.iterations = iterations } }
         if let pooling { out.append { $0.pooling = pooling } }
+        if let colors { out.append { $0.colors = colors } }
+        if let styleScale { out.append { $0.styleScale = styleScale } }
+        if let styleBlend {
+            let w = try Self.parseBlend(styleBlend)
+            out.append { $0.styleBlend = w }
+        }
         switch layers {
         case nil, "default"?: break
         case "seed"?: out.append { $0.contentLayers = Settings.seedLayers; $0.styleLayers = Settings.seedLayers }
@@ -92,6 +116,8 @@ struct EngineOptions: ParsableArguments {
         }
         var probe = Settings()
         for c in out { c(&probe) }
+        // The blend's count is checked against the styles where they are known.
+        probe.styleBlend = [1]
         try probe.validate()
         return out
     }
@@ -99,8 +125,29 @@ struct EngineOptions: ParsableArguments {
     /// Options that only make sense when a run starts from images; a resumed session refuses them
     /// rather than silently ignoring them.
     var startOnlyOptions: [String] {
-        [("--size", size != nil), ("--style-size", styleSize != nil), ("--init", initArg != nil), ("--seed", seed != nil)]
+        [("--size", size != nil), ("--style-size", styleSize != nil), ("--init", initArg != nil), ("--seed", seed != nil),
+         ("--style", !styles.isEmpty), ("--alpha-mode", alphaMode != nil)]
             .filter(\.1).map(\.0)
+    }
+
+    /// The style paths: a positional STYLE first, then each --style.
+    func stylePaths(positional: String?) -> [String] { (positional.map { [$0] } ?? []) + styles }
+
+    /// "0.7,0.3" → [0.7, 0.3], normalised to sum 1.
+    static func parseBlend(_ text: String) throws -> [Double] {
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard (1...Settings.maxStyles).contains(parts.count) else {
+            throw RestyleError.badInput("--style-blend: 1 to \(Settings.maxStyles) weights, got \(parts.count)")
+        }
+        let w = try parts.map { p -> Double in
+            guard let v = Double(p), v.isFinite, v >= 0, v <= Limits.maxWeight else {
+                throw RestyleError.badInput("--style-blend: '\(Text.escaped(p))' is not a weight from 0 to \(Limits.maxWeight)")
+            }
+            return v
+        }
+        let sum = w.reduce(0, +)
+        guard sum > 0 else { throw RestyleError.badInput("--style-blend: at least one weight must be above 0") }
+        return w.map { $0 / sum }
     }
 
     /// `--max-memory` in bytes, or the default ceiling.
@@ -124,3 +171,5 @@ func parseByteSize(_ text: String, option: String) throws -> Int {
 
 extension OptimizerKind: ExpressibleByArgument {}
 extension Pooling: ExpressibleByArgument {}
+extension ColorPreservation: ExpressibleByArgument {}
+extension AlphaMode: ExpressibleByArgument {}

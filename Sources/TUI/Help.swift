@@ -11,7 +11,8 @@ extension OverlayWidget {
         ("o", "switch optimizer L-BFGS / Adam"),
         ("r", "restart from the init image"),
         ("u", "continue at twice the size"),
-        ("1 2 3  v", "show result / content / style"),
+        ("c", "colors: style / luminance / match"),
+        ("1 2 3  v", "show result / content / style(s)"),
         ("t", "next theme (remembered in the config)"),
         ("g", "preview in pixel graphics / symbols"),
         ("?", "this help"),
@@ -27,6 +28,8 @@ extension SliderKind {
         switch self {
         case .alpha: return "higher: more like the photo"
         case .beta: return "higher: more of the style"
+        case .blend: return "higher: more of this style"
+        case .styleScale: return "lower: bigger brush strokes"
         case .tv: return "higher: smoother picture"
         case .lr: return "higher: faster, less stable"
         }
@@ -37,6 +40,8 @@ extension SliderKind {
         switch self {
         case .alpha: return "higher keeps more of the photo's shapes"
         case .beta: return "higher paints more of the style image"
+        case .blend: return "this style's share of the style loss"
+        case .styleScale: return "style size vs picture; lower: bigger"
         case .tv: return "higher smooths out grain and speckle"
         case .lr: return "higher: bigger steps, faster, jumpier"
         }
@@ -48,7 +53,7 @@ extension App {
     func helpLines() -> [(String, String)] {
         var lines = OverlayWidget.helpLines
         lines.append(("", ""))
-        lines += SliderKind.allCases.map { ($0.label, $0.help) }
+        lines += SliderKind.all(styles: settings.styleBlend.count).map { ($0.label, $0.help) }
         if mouseEnabled {
             lines.append(("mouse", "click a slider's bar, or drag along it"))
             lines.append(("", "wheel: a notch; click 1 2 3 in the title"))

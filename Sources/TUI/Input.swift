@@ -58,7 +58,8 @@ extension App {
         case .char("1"): source = .result
         case .char("2"): source = .content
         case .char("3"): source = .style
-        case .char("v"): source = PreviewSource(rawValue: (source.rawValue + 1) % PreviewSource.allCases.count)!
+        case .char("v"): cycleView()
+        case .char("c"): cycleColors()
         case .char("t"): cycleTheme()
         case .char("g"): toggleGraphics()
         case .char("?"): showHelp = true
@@ -68,8 +69,9 @@ extension App {
     }
 
     private func move(_ d: Int) {
-        let n = SliderKind.allCases.count
-        selected = SliderKind(rawValue: (selected.rawValue + d + n) % n)!
+        let kinds = sliderKinds
+        let n = kinds.count
+        selected = kinds[((kinds.firstIndex(of: selected) ?? 0) + d + n) % n]
     }
 
     private func handleEditor(_ key: Key) {

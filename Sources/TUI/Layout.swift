@@ -16,8 +16,11 @@ struct ScreenLayout: Equatable {
     /// Only for `.tooSmall`: the line the message is centred in.
     var message: Rect?
 
-    /// Four slider rows, the line saying what the selected one does, and the α/β ratio, inside a border.
-    static let slidersHeight = 8
+    /// The slider rows, the line saying what the selected one does, and the α/β ratio, inside a border.
+    static func slidersHeight(rows: Int) -> Int { rows + 4 }
+    /// The sliders of a run with one style.
+    static let defaultSliderRows = SliderKind.allCases.count
+    static let slidersHeight = slidersHeight(rows: defaultSliderRows)
 
     /// Every pane that is drawn, for overlap checks.
     var panes: [Rect] {
@@ -25,7 +28,9 @@ struct ScreenLayout: Equatable {
         return [preview, sliders, status] + [chart, hint].compactMap { $0 }
     }
 
-    static func compute(width: Int, height: Int) -> ScreenLayout {
+    /// `sliderRows`: how many sliders there are (more with several styles); the pane grows for them,
+    /// up to what leaves the chart six rows (the sliders then scroll).
+    static func compute(width: Int, height: Int, sliderRows: Int = defaultSliderRows) -> ScreenLayout {
         var l = ScreenLayout(kind: .tooSmall, width: width, height: height)
         guard width >= minWidth && height >= minHeight else {
             let text = tooSmallMessage.count
@@ -40,6 +45,7 @@ struct ScreenLayout: Equatable {
         let bottomRows = full ? 2 : 1
         let paneH = height - bottomRows
         let leftW = width - rightW
+        let slidersHeight = max(Self.slidersHeight, min(Self.slidersHeight(rows: sliderRows), paneH - 6))
         l.preview = Rect(x: 0, y: 0, w: leftW, h: paneH)
         l.status = Rect(x: 0, y: paneH, w: width, h: 1)
         if full {

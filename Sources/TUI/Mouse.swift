@@ -75,12 +75,12 @@ extension App {
             }
             return
         }
-        let layout = ScreenLayout.compute(width: screenSize.w, height: screenSize.h)
+        let layout = self.layout(width: screenSize.w, height: screenSize.h)
         guard layout.kind != .tooSmall else { return }
         switch e.kind {
         case .press where e.button == 0:
             endDrag()
-            if let kind = SlidersWidget.row(at: e.x, e.y, in: layout.sliders) {
+            if let kind = SlidersWidget.row(at: e.x, e.y, in: layout.sliders, kinds: sliderKinds, selected: selected) {
                 selected = kind
                 if let v = SlidersWidget.value(at: e.x, kind: kind, in: layout.sliders, clampOutside: false) {
                     dragSlider(kind, to: v)
@@ -97,7 +97,7 @@ extension App {
         case .wheelUp, .wheelDown:
             guard layout.sliders.contains(Rect(x: e.x, y: e.y, w: 1, h: 1)) else { return }
             endDrag()
-            if let kind = SlidersWidget.row(at: e.x, e.y, in: layout.sliders) { selected = kind }
+            if let kind = SlidersWidget.row(at: e.x, e.y, in: layout.sliders, kinds: sliderKinds, selected: selected) { selected = kind }
             step(notches: e.kind == .wheelUp ? 1 : -1, big: false)
         default:
             break

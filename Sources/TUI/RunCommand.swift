@@ -17,7 +17,7 @@ struct RunCommand: ParsableCommand {
     @Argument(help: "Content image (PNG or JPEG). Not needed with --resume.")
     var content: String?
 
-    @Argument(help: "Style image (PNG or JPEG). Not needed with --resume.")
+    @Argument(help: "Style image (PNG or JPEG); or give --style once or more. Not needed with --resume.")
     var style: String?
 
     @Option(name: [.short, .customLong("output")], help: "Where to write the result: .png (settings in its text chunks), .jpg/.jpeg, or - for PNG on stdout.")
@@ -25,6 +25,9 @@ struct RunCommand: ParsableCommand {
 
     @Option(help: "JPEG quality for a .jpg output, 1 to 100.")
     var quality: Int = 92
+
+    @Option(name: .customLong("bit-depth"), help: "PNG sample depth: 8, or 16 (the float image without 8-bit rounding).")
+    var bitDepth: Int = 8
 
     @OptionGroup var engine: EngineOptions
 
@@ -61,6 +64,8 @@ struct RunCommand: ParsableCommand {
         if let logJSON, logJSON != "-" { _ = try checkWritable(logJSON, option: "--log-json") }
         if target.isStdout && logJSON == "-" { throw RestyleError.badInput("-o - and --log-json - cannot both write to stdout") }
         guard (1...100).contains(quality) else { throw RestyleError.badInput("--quality: must be from 1 to 100, got \(quality)") }
+        guard bitDepth == 8 || bitDepth == 16 else { throw RestyleError.badInput("--bit-depth: 8 or 16, got \(bitDepth)") }
+        if bitDepth == 16, target.format != .png { throw RestyleError.badInput("--bit-depth 16: only PNG output has 16-bit samples") }
         guard saveEvery >= 0 else { throw RestyleError.badInput("--save-every: must be ≥ 0, got \(saveEvery)") }
         let memoryLimit = try engine.memoryLimit()
 
@@ -78,17 +83,19 @@ struct RunCommand: ParsableCommand {
             let changes = try engine.changes()
             let (o, notes) = try Optimization.resume(from: resume, weights: weights, memoryLimit: memoryLimit)
             for n in notes where !quiet { printWarning("\(resume): \(n)") }
-            if !changes.isEmpty, let m = o.apply(changes), m.hasPrefix("change refused") || m.hasSuffix("refused") {
+            if !changes.isEmpty, let m = o.apply(changes), m.hasPrefix("change refused") || m.contains("refused") {
                 throw RestyleError.badInput(m)
             }
             opt = o
             contentName = "session:" + resume; styleName = contentName
         } else {
-            guard let content, let style else { throw RestyleError.badInput("run: need CONTENT and STYLE image paths (or --resume SESSION)") }
-            var settings = try engine.settings()
+            let stylePaths = engine.stylePaths(positional: style)
+            guard let content, !stylePaths.isEmpty else { throw RestyleError.badInput("run: need CONTENT and STYLE image paths (or --resume SESSION)") }
+            var settings = try engine.settings(styleCount: stylePaths.count)
             if engine.iterations == nil { settings.iterations = 500 }
-            let inputs = try Inputs.load(content: content, style: style, size: engine.size ?? 512,
+            let inputs = try Inputs.load(content: content, styles: stylePaths, size: engine.size ?? 512,
                                          styleSize: engine.styleSize, settings: settings, memoryLimit: memoryLimit)
+            styleName = stylePaths.joined(separator: ",")
             if !quiet { for w in inputs.warnings { printWarning(w) } }
             opt = try inputs.makeOptimization(weights: weights, settings: settings)
         }
@@ -105,7 +112,7 @@ struct RunCommand: ParsableCommand {
             if let log { above(bar) { log.write(opt) } }
             if saveEvery > 0, opt.iteration > 0, opt.iteration % saveEvery == 0, !target.isStdout {
                 let path = Snapshot.numbered(target.path, iteration: opt.iteration)
-                do { try ImageIO.write(opt.image, to: path, format: target.format, text: describe(opt)) } catch {
+                do { try ImageIO.write(opt.image, to: path, format: target.format, text: describe(opt), alpha: opt.alpha, bitDepth: bitDepth) } catch {
                     if !warnedSnapshot { warnedSnapshot = true; above(bar) { printWarning("--save-every: \(error) (further failures not reported)") } }
                 }
             }
@@ -115,7 +122,7 @@ struct RunCommand: ParsableCommand {
         // The session first: it holds the whole run, so if the image cannot be written, nothing is lost.
         if let sessionPath { try opt.writeSession(to: sessionPath) }
         do {
-            try target.write(opt.image, text: describe(opt))
+            try target.write(opt.image, text: describe(opt), alpha: opt.alpha, bitDepth: bitDepth)
         } catch {
             let kept = sessionPath ?? rescueSession(opt)
             printError("\(error)")
@@ -193,9 +200,9 @@ struct OutputTarget {
         _ = try checkWritable(path, option: "-o")
     }
 
-    func write(_ image: RGBImage, text: [(String, String)]) throws {
-        guard isStdout else { return try ImageIO.write(image, to: path, format: format, text: text) }
-        let bytes = try ImageIO.encode(image, format: format, text: text)
+    func write(_ image: RGBImage, text: [(String, String)], alpha: [Float]? = nil, bitDepth: Int = 8) throws {
+        guard isStdout else { return try ImageIO.write(image, to: path, format: format, text: text, alpha: alpha, bitDepth: bitDepth) }
+        let bytes = try ImageIO.encode(image, format: format, text: text, alpha: alpha, bitDepth: bitDepth)
         var done = 0
         while done < bytes.count {
             let n = bytes.withUnsafeBytes { Foundation.write(STDOUT_FILENO, $0.baseAddress! + done, $0.count - done) }

@@ -99,16 +99,17 @@ struct TUICommand: ParsableCommand {
     @OptionGroup var engine: EngineOptions
     @OptionGroup var ui: TUIOptions
 
-    /// Both images, or neither for the built-in demo pair that `make setup` fetched.
-    func inputPaths() throws -> (String, String) {
-        switch (content, style) {
-        case let (c?, s?): return (c, s)
-        case (nil, nil):
+    /// The content and the styles, or neither for the built-in demo pair that `make setup` fetched.
+    func inputPaths() throws -> (String, [String]) {
+        let styles = engine.stylePaths(positional: style)
+        switch (content, styles.isEmpty) {
+        case let (c?, false): return (c, styles)
+        case (nil, true):
             let c = Demo.path(Demo.content), s = Demo.path(Demo.style)
             for p in [c, s] where !FileManager.default.fileExists(atPath: p) {
                 throw RestyleError.badInput("\(p): demo image not found; fetch it with: \(VGGWeights.setupCommand)")
             }
-            return (c, s)
+            return (c, [s])
         default:
             throw RestyleError.badInput("need a content and a style image: restyle CONTENT STYLE (or restyle resume SESSION)")
         }
@@ -123,9 +124,9 @@ struct TUICommand: ParsableCommand {
             let dirs = TUIConfig.themeDirs()
             var (cfg, file) = try ui.configWithFile(dirs: dirs)
             cfg.contentStem = TUIConfig.stem(content)
-            cfg.styleStem = TUIConfig.stem(style)
+            cfg.styleStem = style.map(TUIConfig.stem).joined(separator: "+")
             let theme = try Theme.load(cfg.theme, dirs: dirs)
-            let settings = try engine.settings()
+            let settings = try engine.settings(styleCount: style.count)
             try prepareOutDir(cfg.outDir)
             try requireTerminal()
             var handle: EngineHandle?
@@ -220,9 +221,9 @@ struct ResumeCommand: ParsableCommand {
 // MARK: - Wiring to Core
 
 /// Loads the images and weights and builds the engine; `size` is the working longest side.
-func makeEngine(content: String, style: String, options: EngineOptions, settings: Settings, size: Int) throws -> EngineHandle {
+func makeEngine(content: String, style: [String], options: EngineOptions, settings: Settings, size: Int) throws -> EngineHandle {
     let weights = try VGGWeights.loadDefault()
-    let inputs = try Inputs.load(content: content, style: style, size: size, styleSize: options.styleSize,
+    let inputs = try Inputs.load(content: content, styles: style, size: size, styleSize: options.styleSize,
                                  settings: settings, memoryLimit: try options.memoryLimit())
     // Warnings stay on the terminal after the screen closes, and show in the status bar meanwhile.
     for w in inputs.warnings { printWarning(w) }
@@ -236,8 +237,8 @@ func resumeEngine(session: String) throws -> EngineHandle {
 }
 
 /// The TUI reaches PNG writing only through this function, so tests can substitute it.
-func writeSnapshotPNG(_ image: RGBImage, _ path: String, _ text: [(String, String)]) throws {
-    try ImageIO.writePNG(image, to: path, text: text)
+func writeSnapshotPNG(_ image: RGBImage, _ alpha: [Float]?, _ path: String, _ text: [(String, String)]) throws {
+    try ImageIO.write(image, to: path, text: text, alpha: alpha)
 }
 
 // MARK: - Helpers

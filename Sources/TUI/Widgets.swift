@@ -3,45 +3,75 @@ import Foundation
 
 // MARK: - Sliders
 
-/// The four values the user steers while the optimisation runs.
-enum SliderKind: Int, CaseIterable {
-    case alpha, beta, tv, lr
+/// The values the user steers while the optimisation runs: α, β, one blend weight per style when there
+/// are several (under β), γ, lr and the style scale.
+enum SliderKind: Hashable {
+    case alpha, beta, blend(Int), tv, lr, styleScale
+
+    /// The sliders of a run with `styles` style images, in screen order.
+    static func all(styles: Int) -> [SliderKind] {
+        [.alpha, .beta] + (styles > 1 ? (0..<min(styles, Settings.maxStyles)).map { SliderKind.blend($0) } : []) + [.tv, .lr, .styleScale]
+    }
+    /// The sliders every run has.
+    static let allCases = all(styles: 1)
 
     var label: String {
         switch self {
         case .alpha: return "α content"
         case .beta: return "β style"
+        case .blend(let k): return "w style\(k + 1)"
         case .tv: return "γ smooth"
         case .lr: return "lr"
+        case .styleScale: return "st. scale"
         }
     }
-    /// Weights may be switched off; a step size of 0 would freeze the run, so lr may not.
-    var allowsZero: Bool { self != .lr }
+    /// Weights may be switched off; a step size of 0 would freeze the run, so lr may not, and a style
+    /// scale has its own range.
+    var allowsZero: Bool {
+        switch self {
+        case .lr, .styleScale: return false
+        default: return true
+        }
+    }
     /// The smallest non-zero value stepping reaches; stepping below it goes to 0 (weights) or stops (lr).
-    var floor: Double { self == .lr ? 1e-4 : 1e-3 }
+    var floor: Double {
+        switch self {
+        case .lr: return 1e-4
+        case .styleScale: return Settings.styleScaleRange.lowerBound
+        default: return 1e-3
+        }
+    }
+    /// The largest value; typed or stepped values above it are taken as it.
+    var ceiling: Double { self == .styleScale ? Settings.styleScaleRange.upperBound : SliderMath.maximum }
     /// The log range the bar spans. Values outside are allowed and shown as an empty/full bar.
     var barRange: (lo: Double, hi: Double) {
         switch self {
         case .alpha: return (1e-3, 1e3)
         case .beta: return (1e-2, 1e6)
+        case .blend: return (1e-2, 1)
         case .tv: return (1e-3, 1e3)
         case .lr: return (1e-3, 1e2)
+        case .styleScale: return (Settings.styleScaleRange.lowerBound, Settings.styleScaleRange.upperBound)
         }
     }
     func value(in s: Settings) -> Double {
         switch self {
         case .alpha: return s.alpha
         case .beta: return s.beta
+        case .blend(let k): return k < s.styleBlend.count ? s.styleBlend[k] : 0
         case .tv: return s.tv
         case .lr: return s.learningRate
+        case .styleScale: return s.styleScale
         }
     }
     func set(_ v: Double, in s: inout Settings) {
         switch self {
         case .alpha: s.alpha = v
         case .beta: s.beta = v
+        case .blend(let k): if k < s.styleBlend.count { s.styleBlend[k] = v }
         case .tv: s.tv = v
         case .lr: s.learningRate = v
+        case .styleScale: s.styleScale = min(max(v, floor), ceiling)
         }
     }
 }
@@ -132,11 +162,20 @@ enum SlidersWidget {
         return (barX, r.maxX - barX)
     }
 
+    /// The first slider shown: when the pane is too short for all of them, the rows scroll so that the
+    /// selected one is visible.
+    static func firstRow(count: Int, selected: Int, rows: Int) -> Int {
+        guard count > rows, rows > 0 else { return 0 }
+        return min(max(0, selected - rows + 1), count - rows)
+    }
+
     /// The slider whose row is at (x, y) in the pane `rect`.
-    static func row(at x: Int, _ y: Int, in rect: Rect) -> SliderKind? {
+    static func row(at x: Int, _ y: Int, in rect: Rect, kinds: [SliderKind], selected: SliderKind) -> SliderKind? {
         let r = rect.inner
         guard x >= r.x, x < r.maxX, y >= r.y, y < r.maxY else { return nil }
-        return SliderKind(rawValue: y - r.y)
+        let first = firstRow(count: kinds.count, selected: kinds.firstIndex(of: selected) ?? 0, rows: r.h)
+        let i = first + y - r.y
+        return i < kinds.count ? kinds[i] : nil
     }
 
     /// The value a click (or drag) at column x sets: the bar is log-scaled over `barRange`, and a cell
@@ -154,23 +193,30 @@ enum SlidersWidget {
         }
         let f = Double(x - barX + 1) / Double(barW)
         let e = log10(range.lo) + f * (log10(range.hi) - log10(range.lo))
-        return pow(10, (e * 8).rounded() / 8)
+        return min(max(pow(10, (e * 8).rounded() / 8), kind.allowsZero ? 0 : kind.floor), kind.ceiling)
     }
 
-    static func draw(_ g: inout CellGrid, _ rect: Rect, settings: Settings, selected: SliderKind,
-                     editor: SliderEditor?, st: ThemeStyles) {
+    /// - Parameters: `kinds` the sliders in order, `labels` their labels (the blend weights' name the
+    ///   style files).
+    static func draw(_ g: inout CellGrid, _ rect: Rect, settings: Settings, kinds: [SliderKind], labels: [String],
+                     selected: SliderKind, editor: SliderEditor?, st: ThemeStyles) {
         g.fill(rect, " ", st.base)
         g.box(rect, title: "weights", border: st.border, titleStyle: st.title)
         let r = rect.inner
         guard r.w > 0 else { return }
-        for kind in SliderKind.allCases where kind.rawValue < r.h {
-            let y = r.y + kind.rawValue
+        // The hint and α/β lines go first when the pane is short; sliders scroll to keep the selected one.
+        let rows = min(kinds.count, r.h)
+        let first = firstRow(count: kinds.count, selected: kinds.firstIndex(of: selected) ?? 0, rows: rows)
+        for (row, i) in (first..<min(kinds.count, first + rows)).enumerated() {
+            let kind = kinds[i]
+            let y = r.y + row
             let isSel = kind == selected
             let labelStyle = isSel ? st.sliderSelected : st.base
             // Only the selected row gets the selection style: in monochrome it is reverse video, and a
             // reversed blank on every row would draw a stray bar down the pane.
             g.put(r.x, y, isSel ? "▸" : " ", isSel ? st.sliderSelected : st.base)
-            g.put(r.x + 1, y, kind.label.padding(toLength: 9, withPad: " ", startingAt: 0), labelStyle, limit: max(0, r.w - 1))
+            let label = i < labels.count ? labels[i] : kind.label
+            g.put(r.x + 1, y, String(label.prefix(9)).padding(toLength: 9, withPad: " ", startingAt: 0), labelStyle, limit: max(0, r.w - 1))
             let v = kind.value(in: settings)
             let valueX = r.x + 11
             let barX = barSpan(rect).x
@@ -193,10 +239,14 @@ enum SlidersWidget {
             }
         }
         // What the selected slider does, in words, right under the sliders.
-        if r.h >= 5 { g.put(r.x + 1, r.y + 4, selected.hint, st.dim, limit: r.w - 1) }
-        if r.h >= 6 {
+        if r.h >= rows + 1 { g.put(r.x + 1, r.y + rows, selected.hint, st.dim, limit: r.w - 1) }
+        if r.h >= rows + 2 {
             let ratio = settings.beta > 0 ? SliderMath.format(settings.alpha / settings.beta) : "∞"
-            g.put(r.x + 1, r.y + 5, "α/β = \(ratio)", st.dim, limit: r.w - 1)
+            var line = "α/β = \(ratio)"
+            if settings.styleBlend.count > 1 {
+                line += "  blend " + settings.normalizedBlend.map { String(format: "%.0f%%", $0 * 100) }.joined(separator: ":")
+            }
+            g.put(r.x + 1, r.y + rows + 1, line, st.dim, limit: r.w - 1)
         }
     }
 }
@@ -272,7 +322,7 @@ enum StatusWidget {
     /// first. Help and quit (rank 0) are never dropped: with them on screen, everything else can be found.
     static let hintKeys: [(key: String, what: String, rank: Int)] = [
         ("space", "pause", 1), ("←→", "change", 2), ("↑↓", "select", 3), ("=", "type value", 5), ("s", "snapshot", 4),
-        ("o", "optimizer", 8), ("r", "restart", 7), ("u", "upscale", 6), ("v", "view", 9), ("t", "theme", 10),
+        ("o", "optimizer", 8), ("r", "restart", 7), ("u", "upscale", 6), ("c", "colors", 8), ("v", "view", 9), ("t", "theme", 10),
         ("?", "help", 0), ("q", "quit", 0),
     ]
 

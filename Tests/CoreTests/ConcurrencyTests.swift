@@ -19,7 +19,7 @@ final class ConcurrencyTests: XCTestCase {
         let reads = Atomic<Int>(0)
         let reader = Thread {
             while !stop.load(ordering: .relaxed) {
-                let c = e.contentImage, st = e.styleImage, (img, _) = e.currentImage()
+                let c = e.contentImage, st = e.styleImages[0], (img, _) = e.currentImage()
                 XCTAssertEqual(c.pixels.count, 3 * c.width * c.height)
                 XCTAssertEqual(st.pixels.count, 3 * st.width * st.height)
                 XCTAssertEqual(img.pixels.count, 3 * img.width * img.height)

@@ -48,7 +48,8 @@ final class HostileSessionTests: XCTestCase {
     static func wrap(_ payload: Data, length: Int? = nil) -> Data {
         var w = BinaryWriter(DataSink())
         w.sink.data.append(SessionFile.magic)
-        try! w.int(SessionFile.version)
+        // The crafted payload is in the version 1 layout (one style image).
+        try! w.int(1)
         try! w.int(length ?? payload.count)
         w.sink.data.append(payload)
         var h = SessionFile.FNV1a()

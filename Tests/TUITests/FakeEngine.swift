@@ -30,7 +30,8 @@ final class FakeEngine: EngineHandle, @unchecked Sendable {
     func upscale() throws { upscales += 1 }
     func saveSession(to path: String) throws { savedSessions.append(path) }
     var contentImage: RGBImage { RGBImage(width: 32, height: 24, fill: 50) }
-    var styleImage: RGBImage { RGBImage(width: 24, height: 24, fill: 200) }
+    var styleImages: [RGBImage] { [RGBImage(width: 24, height: 24, fill: 200)] }
+    var resultAlpha: [Float]? { nil }
     var memory = 250 << 20
     var memoryBytes: Int { memory }
     var peakMemoryBytes: Int { 300 << 20 }
@@ -39,7 +40,7 @@ final class FakeEngine: EngineHandle, @unchecked Sendable {
 func makeApp(_ engine: FakeEngine, colorMode: ColorMode = .c256) -> App {
     var clock = 1000.0
     let app = App(engine: engine, config: TUIConfig(), theme: Theme.fallback, themeDirs: [], colorMode: colorMode,
-                  writePNG: { _, _, _ in }, now: { clock += 0.001; return clock })
+                  writePNG: { _, _, _, _ in }, now: { clock += 0.001; return clock })
     app.runInBackground = { $0() }
     return app
 }

@@ -8,11 +8,13 @@ import XCTest
 final class HonestScreenTests: XCTestCase {
     /// What each slider does, in words: the short line under the sliders and the help line.
     static let under: [SliderKind: String] = [.alpha: "higher: more like the photo", .beta: "higher: more of the style",
-                                              .tv: "higher: smoother picture", .lr: "higher: faster, less stable"]
+                                              .tv: "higher: smoother picture", .lr: "higher: faster, less stable",
+                                              .styleScale: "lower: bigger brush strokes"]
     static let help: [SliderKind: String] = [.alpha: "higher keeps more of the photo's shapes",
                                              .beta: "higher paints more of the style image",
                                              .tv: "higher smooths out grain and speckle",
-                                             .lr: "higher: bigger steps, faster, jumpier"]
+                                             .lr: "higher: bigger steps, faster, jumpier",
+                                             .styleScale: "style size vs picture; lower: bigger"]
 
     // MARK: hint line
 
@@ -107,7 +109,7 @@ final class HonestScreenTests: XCTestCase {
         let app = makeApp(FakeEngine(), colorMode: .mono)
         let g = frame(app)
         let r = ScreenLayout.compute(width: 120, height: 40).sliders
-        for y in r.y..<r.maxY where y != r.y + 1 + app.selected.rawValue {
+        for y in r.y..<r.maxY where y != r.y + 1 + app.sliderKinds.firstIndex(of: app.selected)! {
             for x in r.x..<r.maxX {
                 let s = g.style(x, y)!
                 XCTAssertFalse(s.attrs.union(s.monoAttrs).contains(.reverse), "reverse at \(x),\(y) '\(g.char(x, y)!)'")

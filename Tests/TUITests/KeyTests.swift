@@ -31,7 +31,7 @@ final class KeyTests: XCTestCase {
 
     func testSelectionWrapsAndVimKeys() {
         let app = makeApp(FakeEngine())
-        app.handle(.up); XCTAssertEqual(app.selected, .lr)
+        app.handle(.up); XCTAssertEqual(app.selected, .styleScale)
         app.handle(.char("j")); XCTAssertEqual(app.selected, .alpha)
         app.handle(.tab); XCTAssertEqual(app.selected, .beta)
         app.handle(.char("k")); XCTAssertEqual(app.selected, .alpha)
@@ -136,7 +136,7 @@ final class KeyTests: XCTestCase {
         app.config.outDir = dir
         app.config.contentStem = "cat"; app.config.styleStem = "wave"
         let paths = Mutex<[String]>([])
-        app.writePNG = { _, path, text in
+        app.writePNG = { _, _, path, text in
             paths.withLock { $0.append(path) }
             XCTAssertTrue(text.contains { $0.0 == "beta" })
             _ = FileManager.default.createFile(atPath: path, contents: Data())

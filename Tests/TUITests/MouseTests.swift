@@ -33,7 +33,7 @@ final class MouseTests: XCTestCase {
         return (app, e)
     }
 
-    func rowY(_ k: SliderKind) -> Int { layout.sliders.y + 1 + k.rawValue }
+    func rowY(_ k: SliderKind) -> Int { layout.sliders.y + 1 + SliderKind.allCases.firstIndex(of: k)! }
 
     func click(_ app: App, _ x: Int, _ y: Int) {
         app.handle(.mouse(MouseEvent(kind: .press, x: x, y: y)))

@@ -43,6 +43,18 @@ const char *imageio_probe(const unsigned char *data, size_t size,
 const char *imageio_decode(const unsigned char *data, size_t size,
                            int width, int height, unsigned char *rgb, char *err);
 
+/* As imageio_decode, but a PNG's alpha is not composited: `rgb` gets the colour
+ * as stored and `alpha` (width*height bytes) the alpha, and *has_alpha says
+ * whether there was any (else `alpha` is left as it was). JPEG has no alpha. */
+const char *imageio_decode_alpha(const unsigned char *data, size_t size, int width, int height,
+                                 unsigned char *rgb, unsigned char *alpha, int *has_alpha, char *err);
+
+/* As imageio_png_encode, for 3 (RGB) or 4 (RGBA) channels of 8 or 16 bits;
+ * 16-bit samples are big-endian (PNG's order), two bytes each. */
+const char *imageio_png_encode_ex(const unsigned char *samples, int width, int height, int channels, int depth,
+                                  const char *const *keys, const char *const *values,
+                                  int count, unsigned char **out, size_t *out_size, char *err);
+
 /* Encodes RGB as an 8-bit PNG into a malloc'd buffer the caller releases with
  * imageio_free. Each key/value pair becomes a tEXt chunk, or an iTXt chunk when
  * the value is not plain ASCII (values are UTF-8, tEXt is Latin-1). Keys must

@@ -6,7 +6,12 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure seconds per iteration against the machine's sgemm rate.",
-        discussion: "Runs the default objective on synthetic images (no files needed) and prints the median seconds per iteration, the effective GFLOP/s counting direct-convolution work, an sgemm GFLOP/s figure measured in the same process, their ratio, and peak RSS.")
+        discussion: """
+            Runs the default objective on synthetic images (no files needed), once on 1 thread and once on \
+            --threads, and prints for each the median seconds per iteration, the effective GFLOP/s counting \
+            direct-convolution work, an sgemm GFLOP/s figure measured in the same process on as many threads, \
+            their ratio, and peak RSS. RESTYLE_CONV=direct|winograd forces one convolution algorithm.
+            """)
 
     @Option(help: "Working size (square), in pixels.")
     var size: Int = 256
@@ -17,21 +22,21 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "lbfgs or adam.")
     var optimizer: OptimizerKind = .lbfgs
 
+    @Option(help: "Threads for OpenBLAS and restyle's own loops in the second measurement (default: all cores).")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Flag(help: "Only the all-threads measurement (skip the 1-thread baseline).")
+    var skipSerial = false
+
     func run() throws {
         try reportingErrors { try measure() }
     }
 
-    private func measure() throws {
-        guard size >= 16 else { throw RestyleError.badInput("--size: must be at least 16, got \(size)") }
-        guard iterations >= 1 else { throw RestyleError.badInput("--iterations: must be at least 1, got \(iterations)") }
-        let t0 = DispatchTime.now().uptimeNanoseconds
-        let weights = try VGGWeights.loadDefault()
-        let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-        var settings = Settings()
-        settings.iterations = iterations
-        settings.optimizer = optimizer
-        let content = Bench.syntheticImage(width: size, height: size, seed: 1)
-        let style = Bench.syntheticImage(width: size, height: size, seed: 2)
+    private struct Timing { var median, min, max, sgemm: Double }
+
+    /// One timed run of `iterations` on `n` threads, and the sgemm rate on as many.
+    private func timed(threads n: Int, weights: VGGWeights, settings: Settings, content: RGBImage, style: RGBImage) throws -> (Timing, Optimization) {
+        Threads.set(n)
         let opt = try Optimization(weights: weights, content: content, style: style, settings: settings)
         var times: [Double] = []
         var last = 0.0
@@ -40,9 +45,43 @@ struct BenchCommand: ParsableCommand {
             if opt.iteration > 0 { times.append(opt.elapsed - last) }
             last = opt.elapsed
         }
+        let sgemm = try Bench.sgemmRate()
+        let sorted = times.sorted()
+        return (Timing(median: sorted[sorted.count / 2], min: sorted.first!, max: sorted.last!, sgemm: sgemm), opt)
+    }
+
+    private func measure() throws {
+        guard size >= 16 else { throw RestyleError.badInput("--size: must be at least 16, got \(size)") }
+        guard iterations >= 1 else { throw RestyleError.badInput("--iterations: must be at least 1, got \(iterations)") }
+        guard (1...256).contains(threads) else { throw RestyleError.badInput("--threads: must be 1 … 256, got \(threads)") }
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        let weights = try VGGWeights.loadDefault()
+        let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        var settings = Settings()
+        settings.iterations = iterations
+        settings.optimizer = optimizer
+        let content = Bench.syntheticImage(width: size, height: size, seed: 1)
+        let style = Bench.syntheticImage(width: size, height: size, seed: 2)
+        let flops = Bench.convFlops(width: size, height: size, settings: settings)
+        let conv = ProcessInfo.processInfo.environment["RESTYLE_CONV"] ?? "auto"
+        print("restyle bench  \(size)×\(size)  \(optimizer.rawValue)  \(iterations) iterations  conv \(conv)  (OpenBLAS, \(ProcessInfo.processInfo.activeProcessorCount) cores)")
+        print(String(format: "  conv work / iteration  %.2f GFLOP (direct convolution, forward + input gradient)", flops / 1e9))
+        print("  threads  s/iteration (min … max)   GFLOP/s  sgemm GFLOP/s  ratio")
+        var rows: [(Int, Timing)] = []
+        var last: Optimization?
+        for n in (skipSerial || threads == 1 ? [threads] : [1, threads]) {
+            let (t, opt) = try timed(threads: n, weights: weights, settings: settings, content: content, style: style)
+            let effective = flops / t.median / 1e9
+            print(String(format: "  %7d  %6.3f (%.3f … %.3f)  %7.1f  %13.1f  %5.2f", n, t.median, t.min, t.max, effective, t.sgemm, effective / t.sgemm))
+            rows.append((n, t)); last = opt
+        }
+        if rows.count == 2 {
+            print(String(format: "  scaling  time on %d threads / time on 1 = %.2f", threads, rows[1].1.median / rows[0].1.median))
+        }
         let rss = MemoryStats.peakRSS()
         // A session save as autosave does it: streamed from the live buffers, so the resident memory
         // should not grow by more than the 1 MB write buffer.
+        guard let opt = last else { return }
         let sessionPath = NSTemporaryDirectory() + "restyle-bench-\(getpid()).session"
         let rssBefore = MemoryStats.currentRSS()
         let peakResets = MemoryStats.resetPeak()
@@ -52,20 +91,10 @@ struct BenchCommand: ParsableCommand {
         let saveGrowth = (peakResets ? MemoryStats.peakRSS() : MemoryStats.currentRSS()) - rssBefore
         let saveBytes = (try? FileManager.default.attributesOfItem(atPath: sessionPath)[.size] as? Int) ?? 0
         unlink(sessionPath)
-        let sgemm = try Bench.sgemmRate()
-        let median = times.sorted()[times.count / 2]
-        let flops = Bench.convFlops(width: size, height: size, settings: settings)
-        let effective = flops / median / 1e9
         let historyMB = Double(2 * 100 * 3 * size * size * 4) / 1e6
-        print("restyle bench  \(size)×\(size)  \(optimizer.rawValue)  \(iterations) iterations  (OpenBLAS, \(ProcessInfo.processInfo.activeProcessorCount) cores)")
-        print(String(format: "  median s/iteration        %.3f   (min %.3f, max %.3f)", median, times.min()!, times.max()!))
-        print(String(format: "  conv work / iteration     %.2f GFLOP (direct convolution, forward + input gradient)", flops / 1e9))
-        print(String(format: "  effective rate            %.1f GFLOP/s", effective))
-        print(String(format: "  sgemm rate (2048³, best)  %.1f GFLOP/s", sgemm))
-        print(String(format: "  ratio                     %.2f", effective / sgemm))
-        print(String(format: "  peak RSS                  %.0f MB", Double(rss) / 1e6))
-        print(String(format: "  weights load              %.3f s", loadSeconds))
-        print(String(format: "  session save              %.0f MB in %.3f s (%.0f MB/s), peak RSS +%.1f MB while saving",
+        print(String(format: "  peak RSS               %.0f MB", Double(rss) / 1e6))
+        print(String(format: "  weights load           %.3f s", loadSeconds))
+        print(String(format: "  session save           %.0f MB in %.3f s (%.0f MB/s), peak RSS +%.1f MB while saving",
                      Double(saveBytes) / 1e6, saveSeconds, Double(saveBytes) / 1e6 / max(saveSeconds, 1e-9), Double(saveGrowth) / 1e6))
         if optimizer == .lbfgs {
             print(String(format: "  (full L-BFGS history of 100 pairs would add %.0f MB at this size)", historyMB))

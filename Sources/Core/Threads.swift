@@ -1,0 +1,65 @@
+import CBLAS
+import Foundation
+
+/// How many threads the engine computes on: OpenBLAS's own pool and `parallelFor` together, so that
+/// `restyle bench --threads N` measures one consistent setting (1 for the serial baseline, all cores by
+/// default).
+public enum Threads {
+    private struct State: Sendable {
+        var count = ProcessInfo.processInfo.activeProcessorCount
+        /// Callers inside `withSerialBLAS`: while any is, OpenBLAS runs every call on its caller's thread.
+        var serialDepth = 0
+    }
+    private static let state = LockedBox(State())
+
+    /// The current thread count (≥ 1).
+    public static var count: Int { state.withLock { $0.count } }
+
+    /// Sets both OpenBLAS's and our own parallelism to `n` threads (clamped to 1…256).
+    public static func set(_ n: Int) {
+        let n = min(max(n, 1), 256)
+        state.withLock { s in
+            s.count = n
+            if s.serialDepth == 0 { openblas_set_num_threads(Int32(n)) }
+        }
+    }
+
+    /// Runs `body` with OpenBLAS single-threaded, for independent GEMMs that our own workers run side by
+    /// side: each then runs start to finish on one core, with no wake-up and no barrier per call. Nested and
+    /// concurrent callers are counted, so the pool is restored only when the last one leaves; a GEMM another
+    /// thread issues meanwhile is merely slower, never wrong.
+    static func withSerialBLAS<R>(_ body: () -> R) -> R {
+        state.withLock { s in
+            if s.serialDepth == 0 && s.count > 1 { openblas_set_num_threads(1) }
+            s.serialDepth += 1
+        }
+        defer {
+            state.withLock { s in
+                s.serialDepth -= 1
+                if s.serialDepth == 0 && s.count > 1 { openblas_set_num_threads(Int32(s.count)) }
+            }
+        }
+        return body()
+    }
+}
+
+/// Runs `body(i)` for i in 0..<n on up to `Threads.count` threads when the work is large enough to pay for
+/// it. Indices are handed out in contiguous blocks, one per thread, which suits the callers' equal-sized
+/// items (channels, tile rows, GEMMs of one shape).
+@inline(__always)
+func parallelFor(_ n: Int, work: Int, _ body: (Int) -> Void) {
+    let threads = min(n, Threads.count)
+    if work < 1 << 16 || threads < 2 {
+        for i in 0..<n { body(i) }
+    } else {
+        // Audited unchecked sendability: concurrentPerform returns only after every call has finished, so
+        // `body` never outlives this frame, and each index works on memory no other index touches (the
+        // contract of every caller: disjoint channel or tile ranges of plain buffers).
+        withoutActuallyEscaping(body) { escaping in
+            nonisolated(unsafe) let b = escaping
+            DispatchQueue.concurrentPerform(iterations: threads) { part in
+                for i in (n * part / threads)..<(n * (part + 1) / threads) { b(i) }
+            }
+        }
+    }
+}

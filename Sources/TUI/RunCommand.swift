@@ -43,6 +43,9 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "No progress bar or summary on stderr.")
     var quiet = false
 
+    @Flag(name: .customLong("dry-run"), help: "Load and check everything, print the working sizes and the estimated peak memory, and stop before the run.")
+    var dryRun = false
+
     func run() throws {
         try reportingErrors { try runChecked() }
     }
@@ -70,6 +73,7 @@ struct RunCommand: ParsableCommand {
         let opt: Optimization
         var contentName = content ?? "", styleName = style ?? ""
         if let resume {
+            guard !dryRun else { throw RestyleError.badInput("--dry-run: give CONTENT and STYLE images, not --resume") }
             guard content == nil, style == nil else { throw RestyleError.badInput("--resume: give either a session or CONTENT STYLE, not both") }
             let refused = engine.startOnlyOptions
             guard refused.isEmpty else {
@@ -89,6 +93,13 @@ struct RunCommand: ParsableCommand {
             if engine.iterations == nil { settings.iterations = 500 }
             let inputs = try Inputs.load(content: content, style: style, size: engine.size ?? 512,
                                          styleSize: engine.styleSize, settings: settings, memoryLimit: memoryLimit)
+            if dryRun {
+                let c = inputs.content, s = inputs.style
+                let need = MemoryEstimate.bytes(width: c.width, height: c.height, styleWidth: s.width, styleHeight: s.height, settings: settings)
+                print("dry run: content \(c.width)×\(c.height), style \(s.width)×\(s.height), \(settings.iterations) iterations; "
+                      + "estimated peak memory \(MemoryEstimate.describe(need)) (limit \(MemoryEstimate.describe(memoryLimit)))")
+                return
+            }
             if !quiet { for w in inputs.warnings { printWarning(w) } }
             opt = try inputs.makeOptimization(weights: weights, settings: settings)
         }

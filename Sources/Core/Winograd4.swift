@@ -476,8 +476,10 @@ extension Ops {
                     for xi in 0..<36 { d[xi] = loadV8(src + xi * stride + pos) }
                     Winograd.outputTransform4(d, e)
                     for j in 0..<16 {
+                        // A NaN stays NaN: an overflow (∞ − ∞ inside the transform) must reach the loss and
+                        // be reported as not finite, not be zeroed into a plausible activation.
                         let r = e[j] + b
-                        e[j] = relu ? r.replacing(with: 0, where: .!(r .> 0)) : r
+                        e[j] = relu ? r.replacing(with: 0, where: r .< 0) : r
                     }
                     e.withMemoryRebound(to: Float.self, capacity: 128) { f in
                         let rows = min(4, s.h - 4 * ty)

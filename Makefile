@@ -5,7 +5,7 @@
 #   make test    build, then the tests (serially), with the weights in RESTYLE_HOME
 #   make demo    build, then the TUI on the demo pair ($(DEMO_CONTENT) × $(DEMO_STYLE))
 #   make demo-run  the same pair headless, into restyle-out/demo.png
-#   make bench   build, then `restyle bench` at 256² and 512²
+#   make bench   build, then `restyle bench` at 256², 512² and 1024² (1 thread and all cores)
 #   make test-slurm  restyle batch under a real one-node Slurm on this machine (installs slurm-wlm and
 #                munge; scripts/test-slurm.sh; opt-in, a few minutes)
 #   make bench-tui  key latency and terminal bytes/s of the TUI (scripts/bench-tui.py)
@@ -121,6 +121,7 @@ demo-run: build
 bench: build
 	$(BIN) bench --size 256
 	$(BIN) bench --size 512 --iterations 3
+	$(BIN) bench --size 1024 --iterations 2
 
 # Key-to-screen latency while a 512² image optimises, and terminal bytes per
 # second with the preview live (see scripts/bench-tui.py).

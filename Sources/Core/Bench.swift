@@ -111,3 +111,64 @@ extension Bench {
         return f
     }
 }
+
+extension Bench {
+    /// The float32 error of both Winograd variants against the direct convolution, on every VGG19
+    /// convolution at the activations `image` really produces there.
+    public struct ConvError: Sendable {
+        public let name: String
+        public let cin, cout, width, height: Int
+        /// max |winograd − direct| / max |direct| over the layer's output, forward F(2×2), F(4×4); and over
+        /// the input gradient (taking the layer's own output as the incoming gradient), F(2×2), F(4×4).
+        public let forward2, forward4, backward2, backward4: Double
+    }
+
+    public static func convErrors(weights: VGGWeights, image: RGBImage) throws -> [ConvError] {
+        let net = try VGGNetwork(weights: weights, height: image.height, width: image.width,
+                                 depth: VGG19.layers.count - 1, pooling: .max, convPolicy: .direct)
+        _ = image.pixels.withUnsafeBufferPointer { net.forward($0.baseAddress!) }
+        let scratch = try WinogradScratch()
+        var rows: [ConvError] = []
+        for st in net.stages {
+            guard case .conv(let k) = st.kind else { continue }
+            let w = weights.convs[k], s = st.inShape, o = st.outShape
+            let x = st.input < 0 ? net.inputBuffer.ptr : net.activations[st.input].ptr
+            let direct = try FloatBuffer(count: o.count), fast = try FloatBuffer(count: o.count)
+            let dxDirect = try FloatBuffer(count: s.count), dxFast = try FloatBuffer(count: s.count)
+            func error(_ a: FloatBuffer, _ b: FloatBuffer, _ shape: PaddedShape) -> Double {
+                var diff: Float = 0, mag: Float = 0
+                for c in 0..<shape.c { for y in 0..<shape.h { for xx in 0..<shape.w {
+                    let j = c * shape.plane + shape.at(y, xx)
+                    diff = max(diff, abs(a.ptr[j] - b.ptr[j])); mag = max(mag, abs(b.ptr[j]))
+                } } }
+                return Double(diff / max(mag, .leastNormalMagnitude))
+            }
+            var errors: [Double] = []
+            w.taps.withUnsafeBufferPointer { t in
+                w.bias.withUnsafeBufferPointer { b in
+                    Ops.convForward(x: x, s, taps: t.baseAddress!, bias: b.baseAddress!, cout: w.cout, y: direct.ptr)
+                    Ops.convBackward(dy: direct.ptr, s, taps: t.baseAddress!, cout: w.cout, dx: dxDirect.ptr)
+                    w.winograd.withUnsafeBufferPointer { u in
+                        Ops.winogradForward(x: x, s, u: u.baseAddress!, bias: b.baseAddress!, cout: w.cout, y: fast.ptr, scratch: scratch)
+                        errors.append(error(fast, direct, o))
+                    }
+                    w.winograd4.withUnsafeBufferPointer { u in
+                        Ops.winograd4Forward(x: x, s, u: u.baseAddress!, bias: b.baseAddress!, cout: w.cout, y: fast.ptr, scratch: scratch)
+                        errors.append(error(fast, direct, o))
+                    }
+                    w.winograd.withUnsafeBufferPointer { u in
+                        Ops.winogradBackward(dy: direct.ptr, s, u: u.baseAddress!, cout: w.cout, dx: dxFast.ptr, scratch: scratch)
+                        errors.append(error(dxFast, dxDirect, s))
+                    }
+                    w.winograd4.withUnsafeBufferPointer { u in
+                        Ops.winograd4Backward(dy: direct.ptr, s, u: u.baseAddress!, cout: w.cout, dx: dxFast.ptr, scratch: scratch)
+                        errors.append(error(dxFast, dxDirect, s))
+                    }
+                }
+            }
+            rows.append(ConvError(name: st.name, cin: s.c, cout: o.c, width: s.w, height: s.h,
+                                  forward2: errors[0], forward4: errors[1], backward2: errors[2], backward4: errors[3]))
+        }
+        return rows
+    }
+}

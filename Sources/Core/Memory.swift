@@ -28,8 +28,19 @@ public enum MemoryStats {
 /// What a run will need, computed from the plan before anything is allocated, and what the machine can
 /// give, so that a size too large is refused with one line instead of dying in an allocation.
 public enum MemoryEstimate {
-    /// Weights (taps and Winograd transforms), the runtime and OpenBLAS's buffers: measured near 250 MB.
-    static let baseline = 300 << 20
+    /// Weights (taps), the runtime and OpenBLAS's buffers, without the Winograd transforms (which
+    /// `transformBytes` counts): measured near 200 MB.
+    static let baseline = 240 << 20
+
+    /// The F(4×4) weight transforms a plan through layer `depth` makes: 36 floats per (cin, cout) of every
+    /// convolution that `Ops.winogradPays` sends through Winograd (4× its taps).
+    static func transformBytes(depth: Int) -> Int {
+        var total = 0
+        for layer in VGG19.layers.prefix(depth + 1) {
+            if case .conv(_, let cin, let cout) = layer.kind, cin * cout >= 40 * (cin + cout) { total += 36 * cin * cout * 4 }
+        }
+        return total
+    }
 
     /// Floats of one network plan at (height, width) through layer `depth`: activations, the conv copies a
     /// loss may read, two gradient buffers and the Winograd scratch.
@@ -64,7 +75,7 @@ public enum MemoryEstimate {
         let vectors = 4 * n + 3 * n + 3 * styleWidth * styleHeight + 3 * n
         let floats = max(styleNet, net + vectors + optimizer)
         let (b, overflow) = floats.multipliedReportingOverflow(by: 4)
-        return overflow ? .max : b + baseline
+        return overflow ? .max : b + baseline + transformBytes(depth: depth)
     }
 
     /// The memory this process may use: the smallest of physical memory, the cgroup's limit and

@@ -15,31 +15,6 @@ public struct PaddedShape: Equatable {
     @inline(__always) public func at(_ y: Int, _ x: Int) -> Int { (y + 1) * (w + 2) + x + 1 }
 }
 
-/// Runs `body(i)` for i in 0..<n over the cores (`Threads.count`) when the work is large enough to pay for it.
-@inline(__always)
-func parallelFor(_ n: Int, work: Int, _ body: (Int) -> Void) {
-    let width = work < 1 << 16 || n < 2 ? 1 : Threads.count
-    if width < 2 {
-        for i in 0..<n { body(i) }
-    } else if width < n && width < ProcessInfo.processInfo.activeProcessorCount {
-        // Fewer threads than cores asked for: `width` workers, each taking every width-th index.
-        withoutActuallyEscaping(body) { escaping in
-            nonisolated(unsafe) let b = escaping
-            DispatchQueue.concurrentPerform(iterations: width) { w in
-                for i in stride(from: w, to: n, by: width) { b(i) }
-            }
-        }
-    } else {
-        // Audited unchecked sendability: concurrentPerform returns only after every call has finished, so
-        // `body` never outlives this frame, and each index works on memory no other index touches (the
-        // contract of every caller: disjoint channel or tile ranges of plain buffers).
-        withoutActuallyEscaping(body) { escaping in
-            nonisolated(unsafe) let b = escaping
-            DispatchQueue.concurrentPerform(iterations: n) { b($0) }
-        }
-    }
-}
-
 public enum Ops {
     /// Zeroes the one-pixel border of every plane.
     public static func zeroBorders(_ p: UnsafeMutablePointer<Float>, _ s: PaddedShape) {

@@ -1,27 +1,74 @@
 import CBLAS
 import Foundation
 
-/// How many cores one process computes on: OpenBLAS's thread pool and the loops `parallelFor` spreads.
-/// Lowered when several processes share a machine (shards of `restyle batch run`, a Slurm task's
-/// `--cpus-per-task`), so that N of them do not each start a thread per core and fight over the cores.
+/// How many threads the engine computes on: OpenBLAS's own pool and `parallelFor` together, so that
+/// `restyle bench --threads N` measures one consistent setting (1 for the serial baseline, all cores by
+/// default), and so that several processes sharing a machine (shards of `restyle batch run`, a Slurm
+/// task's `--cpus-per-task`) do not each start a thread per core and fight over the cores.
 public enum Threads {
-    private static let limit = LockedBox(ProcessInfo.processInfo.activeProcessorCount)
+    private struct State: Sendable {
+        var count = ProcessInfo.processInfo.activeProcessorCount
+        /// Callers inside `withSerialBLAS`: while any is, OpenBLAS runs every call on its caller's thread.
+        var serialDepth = 0
+    }
+    private static let state = LockedBox(State())
 
-    /// The number in force (at least 1).
-    public static var count: Int { limit.withLock { $0 } }
+    /// The current thread count (≥ 1).
+    public static var count: Int { state.withLock { $0.count } }
 
-    /// Sets both OpenBLAS's pool and `parallelFor`'s width; values are clamped to 1…1024.
+    /// Sets both OpenBLAS's and our own parallelism to `n` threads (clamped to 1…256).
     public static func set(_ n: Int) {
-        let v = min(max(n, 1), 1024)
-        limit.withLock { $0 = v }
-        openblas_set_num_threads(Int32(v))
+        let n = min(max(n, 1), 256)
+        state.withLock { s in
+            s.count = n
+            if s.serialDepth == 0 { openblas_set_num_threads(Int32(n)) }
+        }
     }
 
     /// The default for batch work: `$SLURM_CPUS_PER_TASK` when Slurm sets it, else every core.
     public static func defaultCount(environment: [String: String] = ProcessInfo.processInfo.environment) -> Int {
         if let s = environment["SLURM_CPUS_PER_TASK"], let n = Int(s.trimmingCharacters(in: .whitespaces)), n >= 1 {
-            return min(n, 1024)
+            return min(n, 256)
         }
         return ProcessInfo.processInfo.activeProcessorCount
+    }
+
+    /// Runs `body` with OpenBLAS single-threaded, for independent GEMMs that our own workers run side by
+    /// side: each then runs start to finish on one core, with no wake-up and no barrier per call. Nested and
+    /// concurrent callers are counted, so the pool is restored only when the last one leaves; a GEMM another
+    /// thread issues meanwhile is merely slower, never wrong.
+    static func withSerialBLAS<R>(_ body: () -> R) -> R {
+        state.withLock { s in
+            if s.serialDepth == 0 && s.count > 1 { openblas_set_num_threads(1) }
+            s.serialDepth += 1
+        }
+        defer {
+            state.withLock { s in
+                s.serialDepth -= 1
+                if s.serialDepth == 0 && s.count > 1 { openblas_set_num_threads(Int32(s.count)) }
+            }
+        }
+        return body()
+    }
+}
+
+/// Runs `body(i)` for i in 0..<n on up to `Threads.count` threads when the work is large enough to pay for
+/// it. Indices are handed out in contiguous blocks, one per thread, which suits the callers' equal-sized
+/// items (channels, tile rows, GEMMs of one shape).
+@inline(__always)
+func parallelFor(_ n: Int, work: Int, _ body: (Int) -> Void) {
+    let threads = min(n, Threads.count)
+    if work < 1 << 16 || threads < 2 {
+        for i in 0..<n { body(i) }
+    } else {
+        // Audited unchecked sendability: concurrentPerform returns only after every call has finished, so
+        // `body` never outlives this frame, and each index works on memory no other index touches (the
+        // contract of every caller: disjoint channel or tile ranges of plain buffers).
+        withoutActuallyEscaping(body) { escaping in
+            nonisolated(unsafe) let b = escaping
+            DispatchQueue.concurrentPerform(iterations: threads) { part in
+                for i in (n * part / threads)..<(n * (part + 1) / threads) { b(i) }
+            }
+        }
     }
 }

@@ -16,19 +16,25 @@ public final class VGGNetwork {
     }
 
     /// Which 3×3 convolution algorithm the network uses. `auto` picks per layer by `Ops.winogradPays`;
-    /// the forced ones let tests run the whole objective through one path.
+    /// the forced ones let tests run the whole objective through one path (`winograd` is F(2×2, 3×3),
+    /// `winograd4` F(4×4, 3×3)).
     public enum ConvPolicy: Sendable {
-        case auto, direct, winograd
-        /// `RESTYLE_CONV=direct|winograd`, so `restyle bench` can compare the paths in one binary on the
-        /// same (noisy) machine; read once per plan, never stored in a global.
+        case auto, direct, winograd, winograd4
+        /// `RESTYLE_CONV=direct|winograd2|winograd4` (`winograd` is accepted for `winograd2`), so
+        /// `restyle bench` can compare the paths in one binary on the same (noisy) machine; read once per
+        /// plan, never stored in a global.
         public static var fromEnvironment: ConvPolicy {
             switch ProcessInfo.processInfo.environment["RESTYLE_CONV"] {
             case "direct": return .direct
-            case "winograd": return .winograd
+            case "winograd", "winograd2": return .winograd
+            case "winograd4": return .winograd4
             default: return .auto
             }
         }
     }
+
+    /// What one convolution stage runs.
+    public enum ConvAlgorithm: Sendable { case direct, winograd2, winograd4 }
 
     public let weights: VGGWeights
     public let pooling: Pooling
@@ -41,8 +47,12 @@ public final class VGGNetwork {
     var convTaps: [Int: FloatBuffer] = [:]
     let gradA: FloatBuffer
     let gradB: FloatBuffer
-    /// Per stage: does that convolution run by Winograd.
-    let useWinograd: [Bool]
+    /// Per stage: the convolution's algorithm (`.direct` for stages that are not convolutions).
+    public let algorithms: [ConvAlgorithm]
+    /// Per stage: a F(4×4) convolution whose ReLU (the next stage) is applied in its output transform, and
+    /// whose ReLU backward is applied in its gradient's input transform. Only where no loss reads the
+    /// convolution's own (pre-ReLU) output, since that output is then never stored.
+    let fusedRelu: [Bool]
     /// Shared by every Winograd convolution of this plan (they run one after another); nil if none does.
     let winogradScratch: WinogradScratch?
 
@@ -84,18 +94,28 @@ public final class VGGNetwork {
         let maxCount = ([PaddedShape(c: 3, h: height, w: width)] + shapes).map(\.count).max()!
         gradA = try FloatBuffer(count: maxCount)
         gradB = try FloatBuffer(count: maxCount)
-        useWinograd = stages.map { st in
-            guard case .conv = st.kind else { return false }
+        let algorithms = stages.map { st -> ConvAlgorithm in
+            guard case .conv = st.kind else { return .direct }
             switch policy {
-            case .auto: return Ops.winogradPays(st.inShape, cout: st.outShape.c)
-            case .direct: return false
-            case .winograd: return true
+            case .auto: return Ops.winogradPays(st.inShape, cout: st.outShape.c) ? .winograd4 : .direct
+            case .direct: return .direct
+            case .winograd: return .winograd2
+            case .winograd4: return .winograd4
             }
         }
-        winogradScratch = useWinograd.contains(true) ? try WinogradScratch() : nil
+        self.algorithms = algorithms
+        fusedRelu = stages.indices.map { i in
+            algorithms[i] == .winograd4 && tappedConvs.contains(i) == false && i + 1 < stages.count && stages[i + 1].kind == .relu
+        }
+        winogradScratch = algorithms.contains(where: { $0 != .direct }) ? try WinogradScratch() : nil
         // Transform the weights now, not in the first iteration.
-        for (st, wino) in zip(stages, useWinograd) where wino {
-            if case .conv(let k) = st.kind { _ = weights.convs[k].winograd }
+        for (st, algorithm) in zip(stages, algorithms) {
+            guard case .conv(let k) = st.kind else { continue }
+            switch algorithm {
+            case .winograd2: _ = weights.convs[k].winograd
+            case .winograd4: _ = weights.convs[k].winograd4
+            case .direct: break
+            }
         }
     }
 
@@ -126,12 +146,18 @@ public final class VGGNetwork {
                 if cancel?.isSet == true { return false }
                 let w = weights.convs[k]
                 w.bias.withUnsafeBufferPointer { b in
-                    if useWinograd[i], let scratch = winogradScratch {
+                    switch (algorithms[i], winogradScratch) {
+                    case (.winograd2, let scratch?):
                         w.winograd.withUnsafeBufferPointer { u in
                             Ops.winogradForward(x: inPtr, st.inShape, u: u.baseAddress!, bias: b.baseAddress!,
                                                 cout: w.cout, y: outPtr, scratch: scratch)
                         }
-                    } else {
+                    case (.winograd4, let scratch?):
+                        w.winograd4.withUnsafeBufferPointer { u in
+                            Ops.winograd4Forward(x: inPtr, st.inShape, u: u.baseAddress!, bias: b.baseAddress!,
+                                                 cout: w.cout, y: outPtr, scratch: scratch, relu: fusedRelu[i])
+                        }
+                    default:
                         w.taps.withUnsafeBufferPointer { t in
                             Ops.convForward(x: inPtr, st.inShape, taps: t.baseAddress!, bias: b.baseAddress!, cout: w.cout, y: outPtr)
                         }
@@ -139,6 +165,7 @@ public final class VGGNetwork {
                 }
                 if let tap = convTaps[i] { tap.copy(from: outPtr, count: st.outShape.count) }
             case .relu:
+                if i > 0 && fusedRelu[i - 1] { continue }
                 Ops.reluForward(outPtr, count: st.outShape.count)
             case .pool:
                 Ops.poolForward(x: inPtr, st.inShape, y: outPtr, max: pooling == .max)
@@ -161,15 +188,24 @@ public final class VGGNetwork {
             addGradient(i, g.ptr)
             switch st.kind {
             case .relu:
+                if i > 0 && fusedRelu[i - 1] { continue }
                 Ops.reluBackward(g.ptr, output: activations[st.output].ptr, count: st.outShape.count)
             case .conv(let k):
                 if cancel?.isSet == true { return false }
                 let w = weights.convs[k]
-                if useWinograd[i], let scratch = winogradScratch {
+                switch (algorithms[i], winogradScratch) {
+                case (.winograd2, let scratch?):
                     w.winograd.withUnsafeBufferPointer { u in
                         Ops.winogradBackward(dy: g.ptr, st.inShape, u: u.baseAddress!, cout: w.cout, dx: other.ptr, scratch: scratch)
                     }
-                } else {
+                case (.winograd4, let scratch?):
+                    // A fused ReLU's mask is its output, which shares this convolution's buffer.
+                    let mask: UnsafePointer<Float>? = fusedRelu[i] ? UnsafePointer(activations[st.output].ptr) : nil
+                    w.winograd4.withUnsafeBufferPointer { u in
+                        Ops.winograd4Backward(dy: g.ptr, st.inShape, u: u.baseAddress!, cout: w.cout, dx: other.ptr,
+                                              scratch: scratch, reluOutput: mask)
+                    }
+                default:
                     w.taps.withUnsafeBufferPointer { t in
                         Ops.convBackward(dy: g.ptr, st.inShape, taps: t.baseAddress!, cout: w.cout, dx: other.ptr)
                     }

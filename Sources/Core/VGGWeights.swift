@@ -11,6 +11,7 @@ public final class VGGWeights: Sendable {
         public let taps: [Float]
         public let bias: [Float]
         private let transformed = LockedBox<[Float]?>(nil)
+        private let transformed4 = LockedBox<[Float]?>(nil)
 
         public init(name: String, cin: Int, cout: Int, taps: [Float], bias: [Float]) {
             self.name = name; self.cin = cin; self.cout = cout; self.taps = taps; self.bias = bias
@@ -24,6 +25,17 @@ public final class VGGWeights: Sendable {
             transformed.withLock { t in
                 if let t { return t }
                 let made = Winograd.transformWeights(taps: taps, cout: cout, cin: cin)
+                t = made
+                return made
+            }
+        }
+
+        /// Winograd F(4×4, 3×3) transform, [36][cout][cin]; made on first use like `winograd`. Both
+        /// directions read it (the backward as its transpose).
+        public var winograd4: [Float] {
+            transformed4.withLock { t in
+                if let t { return t }
+                let made = Winograd.transformWeights4(taps: taps, cout: cout, cin: cin)
                 t = made
                 return made
             }

@@ -58,7 +58,15 @@ public final class WinogradScratch {
     /// 32 MB: at 512+512 channels that is 512 tiles per GEMM (N), already enough for OpenBLAS to run near
     /// its peak; small-channel layers get proportionally more tiles.
     public static let defaultFloats = 8 << 20
-    public init(floats: Int = WinogradScratch.defaultFloats) throws { buffer = try FloatBuffer(count: floats, slack: 0) }
+    /// Run a layer's independent Winograd GEMMs side by side, each single-threaded (`Ops.gemms`), rather
+    /// than one after another on OpenBLAS's pool. `RESTYLE_WINOGRAD_GEMMS=pool` turns it off, for A/B runs
+    /// in `restyle bench`; read once per plan.
+    let sideBySide: Bool
+    public init(floats: Int = WinogradScratch.defaultFloats,
+                sideBySide: Bool = ProcessInfo.processInfo.environment["RESTYLE_WINOGRAD_GEMMS"] != "pool") throws {
+        buffer = try FloatBuffer(count: floats, slack: 0)
+        self.sideBySide = sideBySide
+    }
 }
 
 extension Ops {

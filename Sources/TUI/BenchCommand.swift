@@ -6,7 +6,15 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure seconds per iteration against the machine's sgemm rate.",
-        discussion: "Runs the default objective on synthetic images (no files needed) and prints the median seconds per iteration, the effective GFLOP/s counting direct-convolution work, an sgemm GFLOP/s figure measured in the same process, their ratio, and peak RSS.")
+        discussion: """
+            Runs the default objective on synthetic images (no files needed), once on 1 thread and once on \
+            --threads, and prints for each the median seconds per iteration (wall and CPU), the effective \
+            GFLOP/s counting \
+            direct-convolution work, an sgemm GFLOP/s figure measured in the same process on as many threads, \
+            their ratio, and peak RSS. RESTYLE_CONV=direct|winograd2|winograd4 forces one convolution \
+            algorithm. --conv-error prints instead the float32 error of each Winograd variant against the \
+            direct convolution on every VGG19 layer.
+            """)
 
     @Option(help: "Working size (square), in pixels.")
     var size: Int = 256
@@ -17,13 +25,53 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "lbfgs or adam.")
     var optimizer: OptimizerKind = .lbfgs
 
+    @Option(help: "Threads for OpenBLAS and restyle's own loops in the second measurement (default: all cores).")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Flag(help: "Only the all-threads measurement (skip the 1-thread baseline).")
+    var skipSerial = false
+
+    @Flag(help: "Print the Winograd error against direct convolution per VGG19 layer instead of timing.")
+    var convError = false
+
+    @Option(help: "With --conv-error: a picture whose activations to use (default: a synthetic one).")
+    var image: String?
+
     func run() throws {
-        try reportingErrors { try measure() }
+        try reportingErrors { try convError ? measureError() : measure() }
+    }
+
+    private struct Timing { var median, min, max, cpu, sgemm: Double }
+
+    /// CPU seconds this process has used (all threads, user + system).
+    private static func cpuSeconds() -> Double {
+        var u = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &u)
+        return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6
+    }
+
+    /// One timed run of `iterations` on `n` threads, and the sgemm rate on as many.
+    private func timed(threads n: Int, weights: VGGWeights, settings: Settings, content: RGBImage, style: RGBImage) throws -> (Timing, Optimization) {
+        Threads.set(n)
+        let opt = try Optimization(weights: weights, content: content, style: style, settings: settings)
+        var times: [Double] = [], cpu: [Double] = []
+        var last = 0.0
+        while !opt.isFinished {
+            let c0 = Self.cpuSeconds()
+            opt.iterate()
+            if opt.iteration > 0 { times.append(opt.elapsed - last); cpu.append(Self.cpuSeconds() - c0) }
+            last = opt.elapsed
+        }
+        let sgemm = try Bench.sgemmRate()
+        let sorted = times.sorted()
+        return (Timing(median: sorted[sorted.count / 2], min: sorted.first!, max: sorted.last!,
+                       cpu: cpu.sorted()[cpu.count / 2], sgemm: sgemm), opt)
     }
 
     private func measure() throws {
         guard size >= 16 else { throw RestyleError.badInput("--size: must be at least 16, got \(size)") }
         guard iterations >= 1 else { throw RestyleError.badInput("--iterations: must be at least 1, got \(iterations)") }
+        guard (1...256).contains(threads) else { throw RestyleError.badInput("--threads: must be 1 … 256, got \(threads)") }
         let t0 = DispatchTime.now().uptimeNanoseconds
         let weights = try VGGWeights.loadDefault()
         let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
@@ -32,33 +80,57 @@ struct BenchCommand: ParsableCommand {
         settings.optimizer = optimizer
         let content = Bench.syntheticImage(width: size, height: size, seed: 1)
         let style = Bench.syntheticImage(width: size, height: size, seed: 2)
-        let opt = try Optimization(weights: weights, content: content, style: style, settings: settings)
-        var times: [Double] = []
-        var last = 0.0
-        while !opt.isFinished {
-            opt.iterate()
-            if opt.iteration > 0 { times.append(opt.elapsed - last) }
-            last = opt.elapsed
+        let flops = Bench.convFlops(width: size, height: size, settings: settings)
+        let conv = ProcessInfo.processInfo.environment["RESTYLE_CONV"] ?? "auto"
+        print("restyle bench  \(size)×\(size)  \(optimizer.rawValue)  \(iterations) iterations  conv \(conv)  (OpenBLAS, \(ProcessInfo.processInfo.activeProcessorCount) cores)")
+        print(String(format: "  conv work / iteration  %.2f GFLOP (direct convolution, forward + input gradient)", flops / 1e9))
+        // CPU s/iteration counts every thread's time, spinning included: on a shared machine it moves less
+        // than the wall time, and above the wall time × threads it shows threads waiting on each other.
+        print("  threads  s/iteration (min … max)   CPU s/it  GFLOP/s  sgemm GFLOP/s  ratio")
+        var rows: [(Int, Timing)] = []
+        var last: Optimization?
+        for n in (skipSerial || threads == 1 ? [threads] : [1, threads]) {
+            last = nil  // one run's buffers at a time, so the peak RSS is one run's
+            let (t, opt) = try timed(threads: n, weights: weights, settings: settings, content: content, style: style)
+            let effective = flops / t.median / 1e9
+            print(String(format: "  %7d  %6.3f (%.3f … %.3f)  %8.3f  %7.1f  %13.1f  %5.2f", n, t.median, t.min, t.max, t.cpu,
+                         effective, t.sgemm, effective / t.sgemm))
+            rows.append((n, t)); last = opt
+        }
+        if rows.count == 2 {
+            print(String(format: "  scaling  time on %d threads / time on 1 = %.2f", threads, rows[1].1.median / rows[0].1.median))
         }
         let rss = MemoryStats.peakRSS()
+        guard let opt = last else { return }
         let sessionPath = NSTemporaryDirectory() + "restyle-bench-\(getpid()).session"
         defer { unlink(sessionPath) }
         let save = try Bench.measureSave(opt, to: sessionPath)
-        let sgemm = try Bench.sgemmRate()
-        let median = times.sorted()[times.count / 2]
-        let flops = Bench.convFlops(width: size, height: size, settings: settings)
-        let effective = flops / median / 1e9
-        print("restyle bench  \(size)×\(size)  \(optimizer.rawValue)  \(iterations) iterations  (OpenBLAS, \(ProcessInfo.processInfo.activeProcessorCount) cores)")
-        print(String(format: "  median s/iteration        %.3f   (min %.3f, max %.3f)", median, times.min()!, times.max()!))
-        print(String(format: "  conv work / iteration     %.2f GFLOP (direct convolution, forward + input gradient)", flops / 1e9))
-        print(String(format: "  effective rate            %.1f GFLOP/s", effective))
-        print(String(format: "  sgemm rate (2048³, best)  %.1f GFLOP/s", sgemm))
-        print(String(format: "  ratio                     %.2f", effective / sgemm))
-        print(String(format: "  peak RSS                  %.0f MB", Double(rss) / 1e6))
-        print(String(format: "  weights load              %.3f s", loadSeconds))
-        print(String(format: "  autosave                  %.0f MB (%d L-BFGS pairs): run paused %.3f s to copy the state, file written in %.2f s meanwhile",
+        let median = rows.last!.1.median
+        print(String(format: "  peak RSS               %.0f MB", Double(rss) / 1e6))
+        print(String(format: "  weights load           %.3f s", loadSeconds))
+        print(String(format: "  autosave               %.0f MB (%d L-BFGS pairs): run paused %.3f s to copy the state, file written in %.2f s meanwhile",
                      Double(save.bytes) / 1e6, save.historyPairs, save.snapshotSeconds, save.writeSeconds))
-        print(String(format: "                            an iteration took %.3f s while it wrote (median %.3f); RSS +%.1f MB",
+        print(String(format: "                         an iteration took %.3f s while it wrote (median %.3f); RSS +%.1f MB",
                      save.iterationWhileWritingSeconds, median, Double(save.rssGrowth) / 1e6))
+    }
+
+    private func measureError() throws {
+        guard size >= 16 else { throw RestyleError.badInput("--size: must be at least 16, got \(size)") }
+        let weights = try VGGWeights.loadDefault()
+        let picture: RGBImage
+        if let image {
+            let full = try ImageIO.read(image)
+            let fit = fitSize(width: full.width, height: full.height, longestSide: size)
+            picture = resized(full, width: fit.width, height: fit.height)
+        } else {
+            picture = Bench.syntheticImage(width: size, height: size, seed: 1)
+        }
+        print("restyle bench --conv-error  \(picture.width)×\(picture.height)  \(image ?? "synthetic image")")
+        print("  max |winograd − direct| / max |direct| over each layer's output; forward, then input gradient")
+        print("  layer       cin→cout  size      F(2×2) fwd  F(4×4) fwd  F(2×2) bwd  F(4×4) bwd")
+        for row in try Bench.convErrors(weights: weights, image: picture) {
+            print(String(format: "  %-10@ %4d→%-4d %4d×%-4d  %10.2e  %10.2e  %10.2e  %10.2e", row.name as NSString, row.cin, row.cout,
+                         row.width, row.height, row.forward2, row.forward4, row.backward2, row.backward4))
+        }
     }
 }

@@ -46,6 +46,9 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "No progress bar or summary on stderr.")
     var quiet = false
 
+    @Flag(name: .customLong("dry-run"), help: "Load and check everything, print the working sizes and the estimated peak memory, and stop before the run.")
+    var dryRun = false
+
     func run() throws {
         try reportingErrors { try runChecked() }
     }
@@ -75,6 +78,7 @@ struct RunCommand: ParsableCommand {
         let opt: Optimization
         var contentName = content ?? "", styleName = style ?? ""
         if let resume {
+            guard !dryRun else { throw RestyleError.badInput("--dry-run: give CONTENT and STYLE images, not --resume") }
             guard content == nil, style == nil else { throw RestyleError.badInput("--resume: give either a session or CONTENT STYLE, not both") }
             let refused = engine.startOnlyOptions
             guard refused.isEmpty else {
@@ -96,6 +100,16 @@ struct RunCommand: ParsableCommand {
             let inputs = try Inputs.load(content: content, styles: stylePaths, size: engine.size ?? 512,
                                          styleSize: engine.styleSize, settings: settings, memoryLimit: memoryLimit)
             styleName = stylePaths.joined(separator: ",")
+            if dryRun {
+                let c = inputs.content
+                // The style networks run one at a time, so the largest style is what counts.
+                let s = inputs.styles.max { $0.width * $0.height < $1.width * $1.height }!
+                let need = MemoryEstimate.bytes(width: c.width, height: c.height, styleWidth: s.width, styleHeight: s.height, settings: settings)
+                let styles = inputs.styles.map { "\($0.width)×\($0.height)" }.joined(separator: ", ")
+                print("dry run: content \(c.width)×\(c.height), style \(styles), \(settings.iterations) iterations; "
+                      + "estimated peak memory \(MemoryEstimate.describe(need)) (limit \(MemoryEstimate.describe(memoryLimit)))")
+                return
+            }
             if !quiet { for w in inputs.warnings { printWarning(w) } }
             opt = try inputs.makeOptimization(weights: weights, settings: settings)
         }

@@ -1,0 +1,560 @@
+import CBLAS
+import Foundation
+
+/// Winograd F(4×4, 3×3) (Lavin & Gray 2015): a 4×4 output tile from a 6×6 input tile with 36 multiplies
+/// per (cin, cout) instead of 144, so the GEMM work drops by 4× (F(2×2) saves 2.25×). Interpolation points
+/// 0, ±1, ±½ and ∞: with ±½ the output transform's entries are 1, ½, ¼, ⅛ (exact in float) and the input
+/// transform's are small integers, which keeps the float32 error near F(2×2)'s (`restyle bench --conv-error`
+/// prints it per layer). Derived by the Toom-Cook construction and checked symbolically; the rows of Bᵀ
+/// were rescaled (and G's inversely) to make Bᵀ integral:
+///
+///     Bᵀ = [1 0 −5 0 4 0; 0 −1 −1 4 4 0; 0 1 −1 −4 4 0; 0 −1 −2 1 2 0; 0 1 −2 −1 2 0; 0 1 0 −5 0 4]
+///     G  = [1 0 0; ⅙ ⅙ ⅙; ⅙ −⅙ ⅙; −4/3 −2/3 −1/3; −4/3 2/3 −1/3; 0 0 ¼]
+///     Aᵀ = [1 1 1 1 1 0; 0 1 −1 ½ −½ 0; 0 1 1 ¼ ¼ 0; 0 1 −1 ⅛ −⅛ 1]
+///
+/// The point set is not closed under p → 1/p, so the rotated kernel's transform is not a permutation of U
+/// (the trick F(2×2)'s backward uses). The input gradient is instead the exact transpose of the forward
+/// map: dM = A dY Aᵀ per 4×4 gradient tile, dV = Uᵀ dM (the same U, a transposed GEMM), and B dV Bᵀ added
+/// into the overlapping 6×6 input tiles. One copy of U serves both directions.
+extension Winograd {
+    static let g4: [[Double]] = [[1, 0, 0], [1.0 / 6, 1.0 / 6, 1.0 / 6], [1.0 / 6, -1.0 / 6, 1.0 / 6],
+                                 [-4.0 / 3, -2.0 / 3, -1.0 / 3], [-4.0 / 3, 2.0 / 3, -1.0 / 3], [0, 0, 0.25]]
+
+    /// U = G g Gᵀ from taps [9][cout][cin] into [36][cout][cin], in double precision.
+    public static func transformWeights4(taps: [Float], cout: Int, cin: Int) -> [Float] {
+        var u = [Float](repeating: 0, count: 36 * cout * cin)
+        let mn = cout * cin
+        taps.withUnsafeBufferPointer { tp in
+            u.withUnsafeMutableBufferPointer { up in
+                let t = tp.baseAddress!, out = up.baseAddress!
+                parallelFor(cout, work: 36 * mn) { o in
+                    for c in 0..<cin {
+                        let e = o * cin + c
+                        var gg = [[Double]](repeating: [0, 0, 0], count: 6)   // G g
+                        for a in 0..<6 { for j in 0..<3 {
+                            var s = 0.0
+                            for i in 0..<3 { s += g4[a][i] * Double(t[(3 * i + j) * mn + e]) }
+                            gg[a][j] = s
+                        } }
+                        for a in 0..<6 { for b in 0..<6 {
+                            var s = 0.0
+                            for j in 0..<3 { s += gg[a][j] * g4[b][j] }
+                            out[(6 * a + b) * mn + e] = Float(s)
+                        } }
+                    }
+                }
+            }
+        }
+        return u
+    }
+
+    // Generated from the matrices above (rows, then columns; zero terms dropped). Eight tiles at a time,
+    // one SIMD lane per tile, so every value of one ξ is one vector store.
+    /// V = Bᵀ d B: a 6×6 input tile (row-major) to its 36 transformed values, ξ = 6a + b.
+    @inline(__always) static func inputTransform4(_ x: UnsafePointer<SIMD8<Float>>, _ y: UnsafeMutablePointer<SIMD8<Float>>) {
+        let k2: Float = 2
+        let k4: Float = 4
+        let k5: Float = 5
+        let t0_0 = x[0] - k5 * x[12] + k4 * x[24]
+        let t1_0 = -x[6] - x[12] + k4 * x[18] + k4 * x[24]
+        let t2_0 = x[6] - x[12] - k4 * x[18] + k4 * x[24]
+        let t3_0 = -x[6] - k2 * x[12] + x[18] + k2 * x[24]
+        let t4_0 = x[6] - k2 * x[12] - x[18] + k2 * x[24]
+        let t5_0 = x[6] - k5 * x[18] + k4 * x[30]
+        let t0_1 = x[1] - k5 * x[13] + k4 * x[25]
+        let t1_1 = -x[7] - x[13] + k4 * x[19] + k4 * x[25]
+        let t2_1 = x[7] - x[13] - k4 * x[19] + k4 * x[25]
+        let t3_1 = -x[7] - k2 * x[13] + x[19] + k2 * x[25]
+        let t4_1 = x[7] - k2 * x[13] - x[19] + k2 * x[25]
+        let t5_1 = x[7] - k5 * x[19] + k4 * x[31]
+        let t0_2 = x[2] - k5 * x[14] + k4 * x[26]
+        let t1_2 = -x[8] - x[14] + k4 * x[20] + k4 * x[26]
+        let t2_2 = x[8] - x[14] - k4 * x[20] + k4 * x[26]
+        let t3_2 = -x[8] - k2 * x[14] + x[20] + k2 * x[26]
+        let t4_2 = x[8] - k2 * x[14] - x[20] + k2 * x[26]
+        let t5_2 = x[8] - k5 * x[20] + k4 * x[32]
+        let t0_3 = x[3] - k5 * x[15] + k4 * x[27]
+        let t1_3 = -x[9] - x[15] + k4 * x[21] + k4 * x[27]
+        let t2_3 = x[9] - x[15] - k4 * x[21] + k4 * x[27]
+        let t3_3 = -x[9] - k2 * x[15] + x[21] + k2 * x[27]
+        let t4_3 = x[9] - k2 * x[15] - x[21] + k2 * x[27]
+        let t5_3 = x[9] - k5 * x[21] + k4 * x[33]
+        let t0_4 = x[4] - k5 * x[16] + k4 * x[28]
+        let t1_4 = -x[10] - x[16] + k4 * x[22] + k4 * x[28]
+        let t2_4 = x[10] - x[16] - k4 * x[22] + k4 * x[28]
+        let t3_4 = -x[10] - k2 * x[16] + x[22] + k2 * x[28]
+        let t4_4 = x[10] - k2 * x[16] - x[22] + k2 * x[28]
+        let t5_4 = x[10] - k5 * x[22] + k4 * x[34]
+        let t0_5 = x[5] - k5 * x[17] + k4 * x[29]
+        let t1_5 = -x[11] - x[17] + k4 * x[23] + k4 * x[29]
+        let t2_5 = x[11] - x[17] - k4 * x[23] + k4 * x[29]
+        let t3_5 = -x[11] - k2 * x[17] + x[23] + k2 * x[29]
+        let t4_5 = x[11] - k2 * x[17] - x[23] + k2 * x[29]
+        let t5_5 = x[11] - k5 * x[23] + k4 * x[35]
+        y[0] = t0_0 - k5 * t0_2 + k4 * t0_4
+        y[1] = -t0_1 - t0_2 + k4 * t0_3 + k4 * t0_4
+        y[2] = t0_1 - t0_2 - k4 * t0_3 + k4 * t0_4
+        y[3] = -t0_1 - k2 * t0_2 + t0_3 + k2 * t0_4
+        y[4] = t0_1 - k2 * t0_2 - t0_3 + k2 * t0_4
+        y[5] = t0_1 - k5 * t0_3 + k4 * t0_5
+        y[6] = t1_0 - k5 * t1_2 + k4 * t1_4
+        y[7] = -t1_1 - t1_2 + k4 * t1_3 + k4 * t1_4
+        y[8] = t1_1 - t1_2 - k4 * t1_3 + k4 * t1_4
+        y[9] = -t1_1 - k2 * t1_2 + t1_3 + k2 * t1_4
+        y[10] = t1_1 - k2 * t1_2 - t1_3 + k2 * t1_4
+        y[11] = t1_1 - k5 * t1_3 + k4 * t1_5
+        y[12] = t2_0 - k5 * t2_2 + k4 * t2_4
+        y[13] = -t2_1 - t2_2 + k4 * t2_3 + k4 * t2_4
+        y[14] = t2_1 - t2_2 - k4 * t2_3 + k4 * t2_4
+        y[15] = -t2_1 - k2 * t2_2 + t2_3 + k2 * t2_4
+        y[16] = t2_1 - k2 * t2_2 - t2_3 + k2 * t2_4
+        y[17] = t2_1 - k5 * t2_3 + k4 * t2_5
+        y[18] = t3_0 - k5 * t3_2 + k4 * t3_4
+        y[19] = -t3_1 - t3_2 + k4 * t3_3 + k4 * t3_4
+        y[20] = t3_1 - t3_2 - k4 * t3_3 + k4 * t3_4
+        y[21] = -t3_1 - k2 * t3_2 + t3_3 + k2 * t3_4
+        y[22] = t3_1 - k2 * t3_2 - t3_3 + k2 * t3_4
+        y[23] = t3_1 - k5 * t3_3 + k4 * t3_5
+        y[24] = t4_0 - k5 * t4_2 + k4 * t4_4
+        y[25] = -t4_1 - t4_2 + k4 * t4_3 + k4 * t4_4
+        y[26] = t4_1 - t4_2 - k4 * t4_3 + k4 * t4_4
+        y[27] = -t4_1 - k2 * t4_2 + t4_3 + k2 * t4_4
+        y[28] = t4_1 - k2 * t4_2 - t4_3 + k2 * t4_4
+        y[29] = t4_1 - k5 * t4_3 + k4 * t4_5
+        y[30] = t5_0 - k5 * t5_2 + k4 * t5_4
+        y[31] = -t5_1 - t5_2 + k4 * t5_3 + k4 * t5_4
+        y[32] = t5_1 - t5_2 - k4 * t5_3 + k4 * t5_4
+        y[33] = -t5_1 - k2 * t5_2 + t5_3 + k2 * t5_4
+        y[34] = t5_1 - k2 * t5_2 - t5_3 + k2 * t5_4
+        y[35] = t5_1 - k5 * t5_3 + k4 * t5_5
+    }
+    /// Y = Aᵀ M A: 36 products to the 4×4 output tile (row-major).
+    @inline(__always) static func outputTransform4(_ x: UnsafePointer<SIMD8<Float>>, _ y: UnsafeMutablePointer<SIMD8<Float>>) {
+        let k0_125: Float = 0.125
+        let k0_25: Float = 0.25
+        let k0_5: Float = 0.5
+        let t0_0 = x[0] + x[6] + x[12] + x[18] + x[24]
+        let t1_0 = x[6] - x[12] + k0_5 * x[18] - k0_5 * x[24]
+        let t2_0 = x[6] + x[12] + k0_25 * x[18] + k0_25 * x[24]
+        let t3_0 = x[6] - x[12] + k0_125 * x[18] - k0_125 * x[24] + x[30]
+        let t0_1 = x[1] + x[7] + x[13] + x[19] + x[25]
+        let t1_1 = x[7] - x[13] + k0_5 * x[19] - k0_5 * x[25]
+        let t2_1 = x[7] + x[13] + k0_25 * x[19] + k0_25 * x[25]
+        let t3_1 = x[7] - x[13] + k0_125 * x[19] - k0_125 * x[25] + x[31]
+        let t0_2 = x[2] + x[8] + x[14] + x[20] + x[26]
+        let t1_2 = x[8] - x[14] + k0_5 * x[20] - k0_5 * x[26]
+        let t2_2 = x[8] + x[14] + k0_25 * x[20] + k0_25 * x[26]
+        let t3_2 = x[8] - x[14] + k0_125 * x[20] - k0_125 * x[26] + x[32]
+        let t0_3 = x[3] + x[9] + x[15] + x[21] + x[27]
+        let t1_3 = x[9] - x[15] + k0_5 * x[21] - k0_5 * x[27]
+        let t2_3 = x[9] + x[15] + k0_25 * x[21] + k0_25 * x[27]
+        let t3_3 = x[9] - x[15] + k0_125 * x[21] - k0_125 * x[27] + x[33]
+        let t0_4 = x[4] + x[10] + x[16] + x[22] + x[28]
+        let t1_4 = x[10] - x[16] + k0_5 * x[22] - k0_5 * x[28]
+        let t2_4 = x[10] + x[16] + k0_25 * x[22] + k0_25 * x[28]
+        let t3_4 = x[10] - x[16] + k0_125 * x[22] - k0_125 * x[28] + x[34]
+        let t0_5 = x[5] + x[11] + x[17] + x[23] + x[29]
+        let t1_5 = x[11] - x[17] + k0_5 * x[23] - k0_5 * x[29]
+        let t2_5 = x[11] + x[17] + k0_25 * x[23] + k0_25 * x[29]
+        let t3_5 = x[11] - x[17] + k0_125 * x[23] - k0_125 * x[29] + x[35]
+        y[0] = t0_0 + t0_1 + t0_2 + t0_3 + t0_4
+        y[1] = t0_1 - t0_2 + k0_5 * t0_3 - k0_5 * t0_4
+        y[2] = t0_1 + t0_2 + k0_25 * t0_3 + k0_25 * t0_4
+        y[3] = t0_1 - t0_2 + k0_125 * t0_3 - k0_125 * t0_4 + t0_5
+        y[4] = t1_0 + t1_1 + t1_2 + t1_3 + t1_4
+        y[5] = t1_1 - t1_2 + k0_5 * t1_3 - k0_5 * t1_4
+        y[6] = t1_1 + t1_2 + k0_25 * t1_3 + k0_25 * t1_4
+        y[7] = t1_1 - t1_2 + k0_125 * t1_3 - k0_125 * t1_4 + t1_5
+        y[8] = t2_0 + t2_1 + t2_2 + t2_3 + t2_4
+        y[9] = t2_1 - t2_2 + k0_5 * t2_3 - k0_5 * t2_4
+        y[10] = t2_1 + t2_2 + k0_25 * t2_3 + k0_25 * t2_4
+        y[11] = t2_1 - t2_2 + k0_125 * t2_3 - k0_125 * t2_4 + t2_5
+        y[12] = t3_0 + t3_1 + t3_2 + t3_3 + t3_4
+        y[13] = t3_1 - t3_2 + k0_5 * t3_3 - k0_5 * t3_4
+        y[14] = t3_1 + t3_2 + k0_25 * t3_3 + k0_25 * t3_4
+        y[15] = t3_1 - t3_2 + k0_125 * t3_3 - k0_125 * t3_4 + t3_5
+    }
+    /// The transpose of `outputTransform4`: dM = A dY Aᵀ, a 4×4 output-gradient tile to 36 values.
+    @inline(__always) static func gradientInputTransform4(_ x: UnsafePointer<SIMD8<Float>>, _ y: UnsafeMutablePointer<SIMD8<Float>>) {
+        let k0_125: Float = 0.125
+        let k0_25: Float = 0.25
+        let k0_5: Float = 0.5
+        let t0_0 = x[0]
+        let t1_0 = x[0] + x[4] + x[8] + x[12]
+        let t2_0 = x[0] - x[4] + x[8] - x[12]
+        let t3_0 = x[0] + k0_5 * x[4] + k0_25 * x[8] + k0_125 * x[12]
+        let t4_0 = x[0] - k0_5 * x[4] + k0_25 * x[8] - k0_125 * x[12]
+        let t5_0 = x[12]
+        let t0_1 = x[1]
+        let t1_1 = x[1] + x[5] + x[9] + x[13]
+        let t2_1 = x[1] - x[5] + x[9] - x[13]
+        let t3_1 = x[1] + k0_5 * x[5] + k0_25 * x[9] + k0_125 * x[13]
+        let t4_1 = x[1] - k0_5 * x[5] + k0_25 * x[9] - k0_125 * x[13]
+        let t5_1 = x[13]
+        let t0_2 = x[2]
+        let t1_2 = x[2] + x[6] + x[10] + x[14]
+        let t2_2 = x[2] - x[6] + x[10] - x[14]
+        let t3_2 = x[2] + k0_5 * x[6] + k0_25 * x[10] + k0_125 * x[14]
+        let t4_2 = x[2] - k0_5 * x[6] + k0_25 * x[10] - k0_125 * x[14]
+        let t5_2 = x[14]
+        let t0_3 = x[3]
+        let t1_3 = x[3] + x[7] + x[11] + x[15]
+        let t2_3 = x[3] - x[7] + x[11] - x[15]
+        let t3_3 = x[3] + k0_5 * x[7] + k0_25 * x[11] + k0_125 * x[15]
+        let t4_3 = x[3] - k0_5 * x[7] + k0_25 * x[11] - k0_125 * x[15]
+        let t5_3 = x[15]
+        y[0] = t0_0
+        y[1] = t0_0 + t0_1 + t0_2 + t0_3
+        y[2] = t0_0 - t0_1 + t0_2 - t0_3
+        y[3] = t0_0 + k0_5 * t0_1 + k0_25 * t0_2 + k0_125 * t0_3
+        y[4] = t0_0 - k0_5 * t0_1 + k0_25 * t0_2 - k0_125 * t0_3
+        y[5] = t0_3
+        y[6] = t1_0
+        y[7] = t1_0 + t1_1 + t1_2 + t1_3
+        y[8] = t1_0 - t1_1 + t1_2 - t1_3
+        y[9] = t1_0 + k0_5 * t1_1 + k0_25 * t1_2 + k0_125 * t1_3
+        y[10] = t1_0 - k0_5 * t1_1 + k0_25 * t1_2 - k0_125 * t1_3
+        y[11] = t1_3
+        y[12] = t2_0
+        y[13] = t2_0 + t2_1 + t2_2 + t2_3
+        y[14] = t2_0 - t2_1 + t2_2 - t2_3
+        y[15] = t2_0 + k0_5 * t2_1 + k0_25 * t2_2 + k0_125 * t2_3
+        y[16] = t2_0 - k0_5 * t2_1 + k0_25 * t2_2 - k0_125 * t2_3
+        y[17] = t2_3
+        y[18] = t3_0
+        y[19] = t3_0 + t3_1 + t3_2 + t3_3
+        y[20] = t3_0 - t3_1 + t3_2 - t3_3
+        y[21] = t3_0 + k0_5 * t3_1 + k0_25 * t3_2 + k0_125 * t3_3
+        y[22] = t3_0 - k0_5 * t3_1 + k0_25 * t3_2 - k0_125 * t3_3
+        y[23] = t3_3
+        y[24] = t4_0
+        y[25] = t4_0 + t4_1 + t4_2 + t4_3
+        y[26] = t4_0 - t4_1 + t4_2 - t4_3
+        y[27] = t4_0 + k0_5 * t4_1 + k0_25 * t4_2 + k0_125 * t4_3
+        y[28] = t4_0 - k0_5 * t4_1 + k0_25 * t4_2 - k0_125 * t4_3
+        y[29] = t4_3
+        y[30] = t5_0
+        y[31] = t5_0 + t5_1 + t5_2 + t5_3
+        y[32] = t5_0 - t5_1 + t5_2 - t5_3
+        y[33] = t5_0 + k0_5 * t5_1 + k0_25 * t5_2 + k0_125 * t5_3
+        y[34] = t5_0 - k0_5 * t5_1 + k0_25 * t5_2 - k0_125 * t5_3
+        y[35] = t5_3
+    }
+    /// The transpose of `inputTransform4`: dd = B dV Bᵀ, 36 values to a 6×6 input-gradient tile.
+    @inline(__always) static func gradientOutputTransform4(_ x: UnsafePointer<SIMD8<Float>>, _ y: UnsafeMutablePointer<SIMD8<Float>>) {
+        let k2: Float = 2
+        let k4: Float = 4
+        let k5: Float = 5
+        let t0_0 = x[0]
+        let t1_0 = -x[6] + x[12] - x[18] + x[24] + x[30]
+        let t2_0 = -k5 * x[0] - x[6] - x[12] - k2 * x[18] - k2 * x[24]
+        let t3_0 = k4 * x[6] - k4 * x[12] + x[18] - x[24] - k5 * x[30]
+        let t4_0 = k4 * x[0] + k4 * x[6] + k4 * x[12] + k2 * x[18] + k2 * x[24]
+        let t5_0 = k4 * x[30]
+        let t0_1 = x[1]
+        let t1_1 = -x[7] + x[13] - x[19] + x[25] + x[31]
+        let t2_1 = -k5 * x[1] - x[7] - x[13] - k2 * x[19] - k2 * x[25]
+        let t3_1 = k4 * x[7] - k4 * x[13] + x[19] - x[25] - k5 * x[31]
+        let t4_1 = k4 * x[1] + k4 * x[7] + k4 * x[13] + k2 * x[19] + k2 * x[25]
+        let t5_1 = k4 * x[31]
+        let t0_2 = x[2]
+        let t1_2 = -x[8] + x[14] - x[20] + x[26] + x[32]
+        let t2_2 = -k5 * x[2] - x[8] - x[14] - k2 * x[20] - k2 * x[26]
+        let t3_2 = k4 * x[8] - k4 * x[14] + x[20] - x[26] - k5 * x[32]
+        let t4_2 = k4 * x[2] + k4 * x[8] + k4 * x[14] + k2 * x[20] + k2 * x[26]
+        let t5_2 = k4 * x[32]
+        let t0_3 = x[3]
+        let t1_3 = -x[9] + x[15] - x[21] + x[27] + x[33]
+        let t2_3 = -k5 * x[3] - x[9] - x[15] - k2 * x[21] - k2 * x[27]
+        let t3_3 = k4 * x[9] - k4 * x[15] + x[21] - x[27] - k5 * x[33]
+        let t4_3 = k4 * x[3] + k4 * x[9] + k4 * x[15] + k2 * x[21] + k2 * x[27]
+        let t5_3 = k4 * x[33]
+        let t0_4 = x[4]
+        let t1_4 = -x[10] + x[16] - x[22] + x[28] + x[34]
+        let t2_4 = -k5 * x[4] - x[10] - x[16] - k2 * x[22] - k2 * x[28]
+        let t3_4 = k4 * x[10] - k4 * x[16] + x[22] - x[28] - k5 * x[34]
+        let t4_4 = k4 * x[4] + k4 * x[10] + k4 * x[16] + k2 * x[22] + k2 * x[28]
+        let t5_4 = k4 * x[34]
+        let t0_5 = x[5]
+        let t1_5 = -x[11] + x[17] - x[23] + x[29] + x[35]
+        let t2_5 = -k5 * x[5] - x[11] - x[17] - k2 * x[23] - k2 * x[29]
+        let t3_5 = k4 * x[11] - k4 * x[17] + x[23] - x[29] - k5 * x[35]
+        let t4_5 = k4 * x[5] + k4 * x[11] + k4 * x[17] + k2 * x[23] + k2 * x[29]
+        let t5_5 = k4 * x[35]
+        y[0] = t0_0
+        y[1] = -t0_1 + t0_2 - t0_3 + t0_4 + t0_5
+        y[2] = -k5 * t0_0 - t0_1 - t0_2 - k2 * t0_3 - k2 * t0_4
+        y[3] = k4 * t0_1 - k4 * t0_2 + t0_3 - t0_4 - k5 * t0_5
+        y[4] = k4 * t0_0 + k4 * t0_1 + k4 * t0_2 + k2 * t0_3 + k2 * t0_4
+        y[5] = k4 * t0_5
+        y[6] = t1_0
+        y[7] = -t1_1 + t1_2 - t1_3 + t1_4 + t1_5
+        y[8] = -k5 * t1_0 - t1_1 - t1_2 - k2 * t1_3 - k2 * t1_4
+        y[9] = k4 * t1_1 - k4 * t1_2 + t1_3 - t1_4 - k5 * t1_5
+        y[10] = k4 * t1_0 + k4 * t1_1 + k4 * t1_2 + k2 * t1_3 + k2 * t1_4
+        y[11] = k4 * t1_5
+        y[12] = t2_0
+        y[13] = -t2_1 + t2_2 - t2_3 + t2_4 + t2_5
+        y[14] = -k5 * t2_0 - t2_1 - t2_2 - k2 * t2_3 - k2 * t2_4
+        y[15] = k4 * t2_1 - k4 * t2_2 + t2_3 - t2_4 - k5 * t2_5
+        y[16] = k4 * t2_0 + k4 * t2_1 + k4 * t2_2 + k2 * t2_3 + k2 * t2_4
+        y[17] = k4 * t2_5
+        y[18] = t3_0
+        y[19] = -t3_1 + t3_2 - t3_3 + t3_4 + t3_5
+        y[20] = -k5 * t3_0 - t3_1 - t3_2 - k2 * t3_3 - k2 * t3_4
+        y[21] = k4 * t3_1 - k4 * t3_2 + t3_3 - t3_4 - k5 * t3_5
+        y[22] = k4 * t3_0 + k4 * t3_1 + k4 * t3_2 + k2 * t3_3 + k2 * t3_4
+        y[23] = k4 * t3_5
+        y[24] = t4_0
+        y[25] = -t4_1 + t4_2 - t4_3 + t4_4 + t4_5
+        y[26] = -k5 * t4_0 - t4_1 - t4_2 - k2 * t4_3 - k2 * t4_4
+        y[27] = k4 * t4_1 - k4 * t4_2 + t4_3 - t4_4 - k5 * t4_5
+        y[28] = k4 * t4_0 + k4 * t4_1 + k4 * t4_2 + k2 * t4_3 + k2 * t4_4
+        y[29] = k4 * t4_5
+        y[30] = t5_0
+        y[31] = -t5_1 + t5_2 - t5_3 + t5_4 + t5_5
+        y[32] = -k5 * t5_0 - t5_1 - t5_2 - k2 * t5_3 - k2 * t5_4
+        y[33] = k4 * t5_1 - k4 * t5_2 + t5_3 - t5_4 - k5 * t5_5
+        y[34] = k4 * t5_0 + k4 * t5_1 + k4 * t5_2 + k2 * t5_3 + k2 * t5_4
+        y[35] = k4 * t5_5
+    }
+}
+
+extension Ops {
+    /// The same result as `convForward` by Winograd F(4×4, 3×3); `u` is `VGGWeights.Conv.winograd4`
+    /// ([36][cout][cin]). With `relu`, the ReLU is applied as the output is written (one pass fewer).
+    public static func winograd4Forward(x: UnsafePointer<Float>, _ s: PaddedShape, u: UnsafePointer<Float>,
+                                        bias: UnsafePointer<Float>, cout: Int, y: UnsafeMutablePointer<Float>,
+                                        scratch: WinogradScratch, relu: Bool = false) {
+        let os = PaddedShape(c: cout, h: s.h, w: s.w)
+        winograd4(inC: s.c, outC: cout, s, u: u, transposed: false, scratch: scratch,
+                  input: { v, first, n, ld, stride in
+                      inputTransform4(x, s, first: first, count: n, ld: ld, xiStride: stride, v: v)
+                  },
+                  output: { m, first, n, ld, stride in
+                      outputTransform4(m, os, first: first, count: n, ld: ld, xiStride: stride, bias: bias, relu: relu, y: y)
+                  })
+        // The transforms write only the interior; the buffer may hold anything from another shape.
+        zeroBorders(y, os)
+    }
+
+    /// The same result as `convBackward` (dy must have zero borders). With `reluOutput`, dy is first
+    /// multiplied by (reluOutput > 0): the ReLU's backward done as the gradient is read.
+    public static func winograd4Backward(dy: UnsafePointer<Float>, _ s: PaddedShape, u: UnsafePointer<Float>,
+                                         cout: Int, dx: UnsafeMutablePointer<Float>, scratch: WinogradScratch,
+                                         reluOutput: UnsafePointer<Float>? = nil) {
+        let ds = PaddedShape(c: cout, h: s.h, w: s.w)
+        memset(dx, 0, s.count * 4)
+        winograd4(inC: cout, outC: s.c, s, u: u, transposed: true, scratch: scratch,
+                  input: { v, first, n, ld, stride in
+                      gradientInputTransform4(dy, ds, mask: reluOutput, first: first, count: n, ld: ld, xiStride: stride, v: v)
+                  },
+                  output: { m, first, n, ld, stride in
+                      gradientOutputTransform4(m, s, first: first, count: n, ld: ld, xiStride: stride, dx: dx)
+                  })
+        zeroBorders(dx, s)
+    }
+
+    /// Tiles of a plane: 4×4 output blocks.
+    @inline(__always) static func tiles4(_ s: PaddedShape) -> (x: Int, y: Int) { ((s.w + 3) / 4, (s.h + 3) / 4) }
+
+    /// The chunked pipeline: transform a chunk of tiles into V, 36 GEMMs into M, transform M out.
+    /// U is [36][outC][inC], or with `transposed` [36][inC][outC].
+    static func winograd4(inC: Int, outC: Int, _ s: PaddedShape, u: UnsafePointer<Float>, transposed: Bool,
+                          scratch: WinogradScratch,
+                          input: (UnsafeMutablePointer<Float>, Int, Int, Int, Int) -> Void,
+                          output: (UnsafePointer<Float>, Int, Int, Int, Int) -> Void) {
+        let (tx, ty) = tiles4(s)
+        let tiles = tx * ty
+        // Rows of at least n + 7 floats, because a group of eight tiles is stored whole even where fewer
+        // are real; an odd multiple of 16 floats, and each ξ block skewed by 32, so the 36 streams do not
+        // share cache sets.
+        func ld(_ n: Int) -> Int { let r = (n + 7 + 15) / 16; return 16 * (r % 2 == 0 ? r + 1 : r) }
+        func footprint(_ n: Int) -> Int { 36 * (inC + outC) * ld(n) + 2 * 36 * 32 }
+        var chunk = min(tiles, scratch.buffer.count / (36 * (inC + outC)))
+        while chunk > 1 && footprint(chunk) > scratch.buffer.count { chunk -= chunk > 64 ? 16 : 1 }
+        guard chunk >= 1 && footprint(chunk) <= scratch.buffer.count else {
+            fatalError("Winograd scratch of \(scratch.buffer.count) floats too small for \(inC)+\(outC) channels")
+        }
+        let ldn = ld(chunk)
+        let vStride = inC * ldn + 32, mStride = outC * ldn + 32
+        let v = scratch.buffer.ptr, m = scratch.buffer.ptr + 36 * vStride
+        let mn = inC * outC
+        var t0 = 0
+        while t0 < tiles {
+            let n = min(chunk, tiles - t0)
+            input(v, t0, n, ldn, vStride)
+            gemms(count: 36, flopsEach: 2 * mn * n, sideBySide: scratch.sideBySide) { xi in
+                cblas_sgemm(CblasRowMajor, transposed ? CblasTrans : CblasNoTrans, CblasNoTrans,
+                            Int32(outC), Int32(n), Int32(inC), 1, u + xi * mn, Int32(transposed ? outC : inC),
+                            v + xi * vStride, Int32(ldn), 0, m + xi * mStride, Int32(ldn))
+            }
+            output(m, t0, n, ldn, mStride)
+            t0 += n
+        }
+    }
+
+    /// Runs independent GEMMs: side by side, each on one thread with OpenBLAS single-threaded, when there
+    /// are more of them than threads and each is big enough to be worth a thread; else one after another,
+    /// each spread over all threads by OpenBLAS.
+    static func gemms(count: Int, flopsEach: Int, sideBySide: Bool, _ body: (Int) -> Void) {
+        if sideBySide && Threads.count > 1 && count >= Threads.count {
+            Threads.withSerialBLAS { parallelFor(count, work: Int.max) { body($0) } }
+        } else {
+            for i in 0..<count { body(i) }
+        }
+    }
+
+    /// Iterates the tiles first..<first+count of a plane in groups of up to eight along one tile row:
+    /// body(position in chunk, tile row, first tile column, tiles in the group).
+    @inline(__always) static func tileGroups(_ tilesX: Int, first: Int, count n: Int, _ body: (Int, Int, Int, Int) -> Void) {
+        var i = 0
+        while i < n {
+            let t = first + i, ty = t / tilesX, tx0 = t % tilesX
+            let tx1 = min(tilesX, tx0 + (n - i))
+            var tx = tx0
+            while tx < tx1 {
+                let k = min(8, tx1 - tx)
+                body(i + tx - tx0, ty, tx, k)
+                tx += k
+            }
+            i += tx1 - tx0
+        }
+    }
+
+    @inline(__always) static func gather8(_ p: UnsafePointer<Float>, _ step: Int) -> SIMD8<Float> {
+        SIMD8(p[0], p[step], p[2 * step], p[3 * step], p[4 * step], p[5 * step], p[6 * step], p[7 * step])
+    }
+
+    @inline(__always) static func loadV8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+    }
+
+    @inline(__always) static func storeV8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+    }
+
+    /// V[ξ][c][i] for tiles first..<first+count: tile (ty, tx) reads padded rows 4ty…4ty+5 and columns
+    /// 4tx…4tx+5; what lies past the padded plane (sizes not a multiple of 4) reads as zero.
+    static func inputTransform4(_ x: UnsafePointer<Float>, _ s: PaddedShape, first: Int, count n: Int,
+                                ld: Int, xiStride stride: Int, v: UnsafeMutablePointer<Float>) {
+        let rs = s.rowStride, plane = s.plane, tilesX = tiles4(s).x
+        parallelFor(s.c, work: s.c * n * 36) { c in
+            let p = x + c * plane, out = v + c * ld
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 72) { buf in
+                let d = buf.baseAddress!, e = d + 36
+                tileGroups(tilesX, first: first, count: n) { pos, ty, tx, k in
+                    let base = p + 4 * ty * rs + 4 * tx
+                    if k == 8 && 4 * ty + 5 <= s.h + 1 && 4 * (tx + 7) + 5 <= s.w + 1 {
+                        for r in 0..<6 { for j in 0..<6 { d[6 * r + j] = gather8(base + r * rs + j, 4) } }
+                    } else {
+                        for q in 0..<36 { d[q] = SIMD8() }
+                        let rows = min(6, s.h + 2 - 4 * ty)
+                        for lane in 0..<k {
+                            let cols = min(6, s.w + 2 - 4 * (tx + lane))
+                            for r in 0..<rows { for j in 0..<cols { d[6 * r + j][lane] = base[r * rs + 4 * lane + j] } }
+                        }
+                    }
+                    Winograd.inputTransform4(d, e)
+                    for xi in 0..<36 { storeV8(e[xi], out + xi * stride + pos) }
+                }
+            }
+        }
+    }
+
+    /// y (padded interior) = Aᵀ M A + bias (then ReLU) for tiles first..<first+count; outputs past H or W
+    /// are dropped.
+    static func outputTransform4(_ m: UnsafePointer<Float>, _ s: PaddedShape, first: Int, count n: Int, ld: Int,
+                                 xiStride stride: Int, bias: UnsafePointer<Float>, relu: Bool, y: UnsafeMutablePointer<Float>) {
+        let rs = s.rowStride, plane = s.plane, tilesX = tiles4(s).x
+        parallelFor(s.c, work: s.c * n * 36) { c in
+            let b = SIMD8<Float>(repeating: bias[c])
+            let q = y + c * plane, src = m + c * ld
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 52) { buf in
+                let d = buf.baseAddress!, e = d + 36
+                tileGroups(tilesX, first: first, count: n) { pos, ty, tx, k in
+                    for xi in 0..<36 { d[xi] = loadV8(src + xi * stride + pos) }
+                    Winograd.outputTransform4(d, e)
+                    for j in 0..<16 {
+                        // A NaN stays NaN: an overflow (∞ − ∞ inside the transform) must reach the loss and
+                        // be reported as not finite, not be zeroed into a plausible activation.
+                        let r = e[j] + b
+                        e[j] = relu ? r.replacing(with: 0, where: r .< 0) : r
+                    }
+                    e.withMemoryRebound(to: Float.self, capacity: 128) { f in
+                        let rows = min(4, s.h - 4 * ty)
+                        for lane in 0..<k {
+                            let cols = min(4, s.w - 4 * (tx + lane))
+                            let dst = q + (4 * ty + 1) * rs + 4 * (tx + lane) + 1
+                            for r in 0..<rows { for j in 0..<cols { dst[r * rs + j] = f[8 * (4 * r + j) + lane] } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// dM[ξ][c][i] = (A dY Aᵀ)[ξ] for the 4×4 gradient tiles first..<first+count, dY masked by
+    /// (mask > 0) when a mask is given. Outside H×W dY is zero (its border, or past the plane).
+    static func gradientInputTransform4(_ dy: UnsafePointer<Float>, _ s: PaddedShape, mask: UnsafePointer<Float>?,
+                                        first: Int, count n: Int, ld: Int, xiStride stride: Int, v: UnsafeMutablePointer<Float>) {
+        let rs = s.rowStride, plane = s.plane, tilesX = tiles4(s).x
+        parallelFor(s.c, work: s.c * n * 36) { c in
+            let p = dy + c * plane, mp = mask.map { $0 + c * plane }, out = v + c * ld
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 52) { buf in
+                let d = buf.baseAddress!, e = d + 16
+                tileGroups(tilesX, first: first, count: n) { pos, ty, tx, k in
+                    let offset = (4 * ty + 1) * rs + 4 * tx + 1
+                    if k == 8 && 4 * ty + 4 <= s.h && 4 * (tx + 7) + 4 <= s.w {
+                        for r in 0..<4 { for j in 0..<4 {
+                            let g = gather8(p + offset + r * rs + j, 4)
+                            if let mp {
+                                let a = gather8(mp + offset + r * rs + j, 4)
+                                d[4 * r + j] = g.replacing(with: 0, where: .!(a .> 0))
+                            } else {
+                                d[4 * r + j] = g
+                            }
+                        } }
+                    } else {
+                        for q in 0..<16 { d[q] = SIMD8() }
+                        let rows = min(4, s.h - 4 * ty)
+                        for lane in 0..<k {
+                            let cols = min(4, s.w - 4 * (tx + lane))
+                            for r in 0..<rows { for j in 0..<cols {
+                                let o = offset + r * rs + 4 * lane + j
+                                d[4 * r + j][lane] = mp.map { $0[o] > 0 ? p[o] : 0 } ?? p[o]
+                            } }
+                        }
+                    }
+                    Winograd.gradientInputTransform4(d, e)
+                    for xi in 0..<36 { storeV8(e[xi], out + xi * stride + pos) }
+                }
+            }
+        }
+    }
+
+    /// dx += B dV Bᵀ over the 6×6 input tiles (which overlap by two rows and columns; one thread owns each
+    /// channel, so the additions never race). Values that fall on the border are cleared by the caller.
+    static func gradientOutputTransform4(_ m: UnsafePointer<Float>, _ s: PaddedShape, first: Int, count n: Int, ld: Int,
+                                         xiStride stride: Int, dx: UnsafeMutablePointer<Float>) {
+        let rs = s.rowStride, plane = s.plane, tilesX = tiles4(s).x
+        parallelFor(s.c, work: s.c * n * 36) { c in
+            let q = dx + c * plane, src = m + c * ld
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 72) { buf in
+                let d = buf.baseAddress!, e = d + 36
+                tileGroups(tilesX, first: first, count: n) { pos, ty, tx, k in
+                    for xi in 0..<36 { d[xi] = loadV8(src + xi * stride + pos) }
+                    Winograd.gradientOutputTransform4(d, e)
+                    e.withMemoryRebound(to: Float.self, capacity: 288) { f in
+                        let rows = min(6, s.h + 2 - 4 * ty)
+                        for lane in 0..<k {
+                            let cols = min(6, s.w + 2 - 4 * (tx + lane))
+                            let dst = q + 4 * ty * rs + 4 * (tx + lane)
+                            for r in 0..<rows { for j in 0..<cols { dst[r * rs + j] += f[8 * (6 * r + j) + lane] } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,177 @@
+import Core
+import XCTest
+
+/// Winograd F(4×4, 3×3) against the direct shifted-GEMM convolution (itself tied to a naive loop and to
+/// finite differences in GradientCheckTests), with and without the fused ReLU, and through the network.
+final class Winograd4Tests: XCTestCase {
+    var rng = SplitMix64(seed: 4044)
+
+    func random(_ n: Int) -> [Float] { (0..<n).map { _ in rng.nextSymmetric() } }
+
+    func padded(_ s: PaddedShape) -> FloatBuffer {
+        let b = try! FloatBuffer(count: s.count)
+        for c in 0..<s.c { for y in 0..<s.h { for x in 0..<s.w { b.ptr[c * s.plane + s.at(y, x)] = rng.nextSymmetric() } } }
+        return b
+    }
+
+    /// Sides that are 1…3 (one tile, mostly padding), 4k and 4k ± 1 (the last tile sticks out by up to
+    /// three), rows long enough for groups of eight tiles plus a remainder, one input or output channel.
+    let shapes: [(cin: Int, cout: Int, h: Int, w: Int)] = [
+        (1, 1, 1, 1), (1, 1, 6, 6), (1, 5, 7, 9), (5, 1, 9, 7), (3, 4, 5, 6), (3, 64, 9, 8), (8, 5, 7, 9),
+        (16, 16, 1, 1), (5, 3, 1, 7), (4, 6, 2, 3), (6, 4, 3, 2), (7, 5, 3, 3), (3, 8, 11, 13),
+        (32, 24, 17, 16), (64, 64, 12, 10), (2, 7, 6, 1), (8, 16, 9, 37), (16, 8, 20, 34), (4, 4, 33, 35),
+        (2, 3, 4, 4), (2, 3, 8, 32), (3, 2, 15, 31),
+    ]
+
+    /// The default scratch (one chunk here) and the smallest that holds 16 tiles, so chunks start in the
+    /// middle of tile rows and of eight-tile groups.
+    func scratches(_ cin: Int, _ cout: Int) -> [WinogradScratch] {
+        [try! WinogradScratch(), try! WinogradScratch(floats: 36 * (cin + cout) * 48 + 4096),
+         try! WinogradScratch(sideBySide: false)]
+    }
+
+    /// max |a − b| over the interior relative to max |b|, and whether a's border is zero.
+    func compare(_ a: FloatBuffer, _ b: FloatBuffer, _ s: PaddedShape) -> (Float, Bool) {
+        var diff: Float = 0, mag: Float = 0, borderZero = true
+        for c in 0..<s.c {
+            for y in -1...s.h {
+                for x in -1...s.w {
+                    let i = c * s.plane + (y + 1) * s.rowStride + x + 1
+                    if y < 0 || y == s.h || x < 0 || x == s.w {
+                        if a.ptr[i] != 0 { borderZero = false }
+                    } else {
+                        diff = max(diff, abs(a.ptr[i] - b.ptr[i])); mag = max(mag, abs(b.ptr[i]))
+                    }
+                }
+            }
+        }
+        return (diff / max(mag, 1e-30), borderZero)
+    }
+
+    func testForwardMatchesDirect() {
+        for (cin, cout, h, w) in shapes {
+            let s = PaddedShape(c: cin, h: h, w: w), o = PaddedShape(c: cout, h: h, w: w)
+            let conv = VGGWeights.Conv(name: "t", cin: cin, cout: cout, taps: random(9 * cin * cout), bias: random(cout))
+            let x = padded(s), want = try! FloatBuffer(count: o.count), wantRelu = try! FloatBuffer(count: o.count)
+            Ops.convForward(x: x.ptr, s, taps: conv.taps, bias: conv.bias, cout: cout, y: want.ptr)
+            wantRelu.copy(from: want.ptr, count: o.count)
+            Ops.reluForward(wantRelu.ptr, count: o.count)
+            for scratch in scratches(cin, cout) {
+                for relu in [false, true] {
+                    let got = try! FloatBuffer(count: o.count)
+                    for i in 0..<o.count { got.ptr[i] = 7 } // stale contents must not survive anywhere
+                    Ops.winograd4Forward(x: x.ptr, s, u: conv.winograd4, bias: conv.bias, cout: cout, y: got.ptr,
+                                         scratch: scratch, relu: relu)
+                    let (rel, border) = compare(got, relu ? wantRelu : want, o)
+                    XCTAssertLessThanOrEqual(rel, 2e-5, "forward \(cin)→\(cout) \(h)×\(w) relu \(relu)")
+                    XCTAssertTrue(border, "forward \(cin)→\(cout) \(h)×\(w): border not zero")
+                }
+            }
+        }
+    }
+
+    func testBackwardMatchesDirect() {
+        for (cin, cout, h, w) in shapes {
+            let s = PaddedShape(c: cin, h: h, w: w), o = PaddedShape(c: cout, h: h, w: w)
+            let conv = VGGWeights.Conv(name: "t", cin: cin, cout: cout, taps: random(9 * cin * cout), bias: random(cout))
+            let dy = padded(o), act = padded(o)
+            Ops.reluForward(act.ptr, count: o.count)     // about half the mask is zero
+            let want = try! FloatBuffer(count: s.count), wantMasked = try! FloatBuffer(count: s.count)
+            Ops.convBackward(dy: dy.ptr, s, taps: conv.taps, cout: cout, dx: want.ptr)
+            let masked = try! FloatBuffer(count: o.count)
+            masked.copy(from: dy.ptr, count: o.count)
+            Ops.reluBackward(masked.ptr, output: act.ptr, count: o.count)
+            Ops.convBackward(dy: masked.ptr, s, taps: conv.taps, cout: cout, dx: wantMasked.ptr)
+            for scratch in scratches(cin, cout) {
+                for mask in [false, true] {
+                    let got = try! FloatBuffer(count: s.count)
+                    for i in 0..<s.count { got.ptr[i] = 7 }
+                    Ops.winograd4Backward(dy: dy.ptr, s, u: conv.winograd4, cout: cout, dx: got.ptr, scratch: scratch,
+                                          reluOutput: mask ? UnsafePointer(act.ptr) : nil)
+                    let (rel, border) = compare(got, mask ? wantMasked : want, s)
+                    XCTAssertLessThanOrEqual(rel, 2e-5, "backward \(cin)→\(cout) \(h)×\(w) mask \(mask)")
+                    XCTAssertTrue(border, "backward \(cin)→\(cout) \(h)×\(w): border not zero")
+                }
+            }
+        }
+    }
+
+    /// A lone tap: F(4×4) must place each kernel entry exactly (a transposed or shifted U would pass a
+    /// smooth test input but not this).
+    func testSingleTapsLandWhereDirectPutsThem() {
+        let s = PaddedShape(c: 1, h: 7, w: 9)
+        for k in 0..<9 {
+            var taps = [Float](repeating: 0, count: 9)
+            taps[k] = 1
+            let conv = VGGWeights.Conv(name: "tap", cin: 1, cout: 1, taps: taps, bias: [0])
+            let x = padded(s), want = try! FloatBuffer(count: s.count), got = try! FloatBuffer(count: s.count)
+            Ops.convForward(x: x.ptr, s, taps: conv.taps, bias: conv.bias, cout: 1, y: want.ptr)
+            Ops.winograd4Forward(x: x.ptr, s, u: conv.winograd4, bias: conv.bias, cout: 1, y: got.ptr, scratch: try! WinogradScratch())
+            XCTAssertLessThanOrEqual(compare(got, want, s).0, 1e-5, "tap \(k)")
+        }
+    }
+
+    /// The whole objective through F(4×4) (with its fused ReLUs) gives the direct plan's loss and gradient.
+    func testNetworkPathsAgree() throws {
+        let w = VGGWeights(randomSeed: 3)
+        var s = Settings()
+        s.tv = 1
+        s.contentLayers = ["relu3_1", "conv2_2"]; s.styleLayers = ["relu1_2", "relu2_1", "relu3_1", "conv3_2"]
+        let content = Bench.syntheticImage(width: 21, height: 18, seed: 1)
+        let style = Bench.syntheticImage(width: 19, height: 23, seed: 2)
+        let x = Bench.syntheticImage(width: 21, height: 18, seed: 3)
+        var results: [(Double, [Float])] = []
+        for policy in [VGGNetwork.ConvPolicy.direct, .winograd4, .auto] {
+            let obj = try Objective(weights: w, content: content, style: style, settings: s, convPolicy: policy)
+            var g = [Float](repeating: 0, count: x.pixels.count)
+            let t = x.pixels.withUnsafeBufferPointer { xp in
+                g.withUnsafeMutableBufferPointer { obj.evaluate(xp.baseAddress!, grad: $0.baseAddress!) }
+            }
+            results.append((t.total, g))
+        }
+        let gmax = results[0].1.map { abs($0) }.max()!
+        for (r, name) in zip(results.dropFirst(), ["winograd4", "auto"]) {
+            assertRelative(r.0, results[0].0, 1e-5, "total loss, \(name) vs direct")
+            let dmax = zip(results[0].1, r.1).map { abs($0 - $1) }.max()!
+            XCTAssertLessThanOrEqual(dmax / gmax, 1e-4, "gradient, \(name) vs direct")
+        }
+    }
+
+    /// The plan fuses a ReLU only into a F(4×4) convolution whose own output no loss reads.
+    func testReluFusedOnlyWhereNoLossReadsTheConvolution() throws {
+        let w = VGGWeights(randomSeed: 5)
+        let conv2_2 = VGG19.index(of: "conv2_2")!
+        let net = try VGGNetwork(weights: w, height: 20, width: 20, depth: VGG19.index(of: "relu3_1")!, pooling: .max,
+                                 tappedConvs: [conv2_2], convPolicy: .winograd4)
+        XCTAssertTrue(net.algorithms.enumerated().allSatisfy { i, a in
+            if case .conv = net.stages[i].kind { return a == .winograd4 } else { return a == .direct }
+        })
+        let input = Bench.syntheticImage(width: 20, height: 20, seed: 9)
+        _ = input.pixels.withUnsafeBufferPointer { net.forward($0.baseAddress!) }
+        // conv2_2's copy keeps negative values (it was not fused); relu2_2 has none.
+        let shape = net.stages[conv2_2].outShape
+        let pre = UnsafeBufferPointer(start: net.output(conv2_2), count: shape.count)
+        let post = UnsafeBufferPointer(start: net.output(conv2_2 + 1), count: shape.count)
+        XCTAssertTrue(pre.contains { $0 < 0 })
+        XCTAssertFalse(post.contains { $0 < 0 })
+    }
+}
+
+/// Every finite-difference check of GradientCheckTests again with every convolution forced through
+/// F(4×4) (with its fused ReLUs in the objective's networks).
+final class Winograd4GradientCheckTests: GradientCheckTests {
+    override var convPolicy: VGGNetwork.ConvPolicy { .winograd4 }
+
+    override func testConv() {
+        for (cin, cout, h, w) in [(3, 4, 5, 6), (5, 2, 7, 3), (4, 4, 1, 9), (16, 8, 6, 5), (2, 3, 9, 10)] {
+            let s = PaddedShape(c: cin, h: h, w: w), o = PaddedShape(c: cout, h: h, w: w)
+            let conv = VGGWeights.Conv(name: "t", cin: cin, cout: cout, taps: random(9 * cout * cin), bias: random(cout))
+            let scratch = try! WinogradScratch()
+            checkOp("winograd4 conv \(cin)→\(cout) \(h)×\(w)", inShape: s, outShape: o, forward: { x, y in
+                Ops.winograd4Forward(x: x, s, u: conv.winograd4, bias: conv.bias, cout: cout, y: y, scratch: scratch)
+            }, backward: { dy, _, dx in
+                Ops.winograd4Backward(dy: dy, s, u: conv.winograd4, cout: cout, dx: dx, scratch: scratch)
+            })
+        }
+    }
+}

@@ -290,6 +290,8 @@ extension TmuxEndToEndTests {
         let rgb = try tmux(["capture-pane", "-e", "-p", "-t", session])
         XCTAssertTrue(rgb.contains("48;2;") || rgb.contains("38;2;"), "24-bit SGR expected:\n\(rgb.prefix(400))")
         try keys("?")
+        // The mode is near the end of help, which may be taller than the pane: page down to it.
+        try keys("PageDown"); try keys("PageDown")
         try waitFor("help names the mode") { $0.contains("24-bit colour (tmux-direct)") }
         try keys("q"); try keys("q")
         _ = try waitForExit()

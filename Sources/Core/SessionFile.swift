@@ -2,7 +2,9 @@ import Foundation
 
 /// The session file: everything needed to continue a run exactly.
 ///
-///     magic "RSTYLSES" (8 bytes) | version (int64 LE) | payload length (int64 LE) | payload | FNV-1a-64 of payload (8 bytes LE)
+///     magic "RSTYLSES" (8 bytes) | version (int64 LE) | payload length (int64 LE) | payload | checksum of payload (8 bytes LE)
+///
+/// The checksum is FNV-1a-64 over bytes in version 1 and over 64-bit words from version 2 (`FNV1aWords`).
 ///
 /// The payload is a sequence of little-endian fields written by `BinaryWriter` (see docs/DESIGN.md).
 /// The checksum catches damage, not malice: anyone can recompute it, so the reader treats every field as
@@ -24,10 +26,51 @@ public enum SessionFile {
         }
     }
 
-    /// Hashes what passes through on its way to the file.
+    /// The checksum of version 2 on: FNV-1a's step over 64-bit little-endian words (the last, partial
+    /// word zero-padded and tagged with its length). Byte-wise FNV-1a took 0.9 s of CPU for a 650 MB
+    /// session, competing with the run it was saving; this takes an eighth of the multiplies.
+    struct FNV1aWords {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        private var pending: UInt64 = 0
+        private var pendingBytes = 0
+        mutating func add(_ bytes: UnsafeRawBufferPointer) {
+            let n = bytes.count
+            var i = 0
+            while pendingBytes > 0 && i < n {
+                pending |= UInt64(bytes[i]) << (8 * UInt64(pendingBytes))
+                pendingBytes += 1; i += 1
+                if pendingBytes == 8 { mix(pending); pending = 0; pendingBytes = 0 }
+            }
+            var v = h
+            while i + 8 <= n {
+                v = (v ^ UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self))) &* 0x0000_0100_0000_01b3
+                i += 8
+            }
+            h = v
+            while i < n { pending |= UInt64(bytes[i]) << (8 * UInt64(pendingBytes)); pendingBytes += 1; i += 1 }
+        }
+        private mutating func mix(_ w: UInt64) { h = (h ^ w) &* 0x0000_0100_0000_01b3 }
+        var value: UInt64 {
+            pendingBytes == 0 ? h : (h ^ pending ^ (UInt64(pendingBytes) << 56)) &* 0x0000_0100_0000_01b3
+        }
+    }
+
+    /// The checksum a file of format `version` carries for `payload`.
+    static func checksum(_ payload: UnsafeRawBufferPointer, version: Int) -> UInt64 {
+        if version == 1 {
+            var h = FNV1a()
+            h.add(payload)
+            return h.h
+        }
+        var h = FNV1aWords()
+        h.add(payload)
+        return h.value
+    }
+
+    /// Hashes what passes through on its way to the file (always the current version's checksum).
     struct HashingSink<Inner: ByteSink>: ByteSink {
         var inner: Inner
-        var hash = FNV1a()
+        var hash = FNV1aWords()
         var count = 0
         mutating func append(_ bytes: UnsafeRawBufferPointer) throws { hash.add(bytes); count += bytes.count; try inner.append(bytes) }
     }
@@ -47,7 +90,7 @@ public enum SessionFile {
             guard w.sink.count == payloadBytes else {
                 throw RestyleError.internal("\(path): session payload was \(w.sink.count) bytes, not \(payloadBytes)")
             }
-            var h = w.sink.hash.h.littleEndian
+            var h = w.sink.hash.value.littleEndian
             try withUnsafeBytes(of: &h) { try sink.append($0) }
         }
     }
@@ -68,9 +111,7 @@ public enum SessionFile {
         let start = data.startIndex + 24
         let payload = data.subdata(in: start..<(start + n))
         let stored = data.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 24 + n, as: UInt64.self)) }
-        var hash = FNV1a()
-        payload.withUnsafeBytes { hash.add($0) }
-        guard stored == hash.h else { throw bad("corrupt session file (checksum mismatch)") }
+        guard stored == payload.withUnsafeBytes({ checksum($0, version: v) }) else { throw bad("corrupt session file (checksum mismatch)") }
         return (payload, v)
     }
 }

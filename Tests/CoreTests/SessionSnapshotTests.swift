@@ -53,4 +53,25 @@ final class SessionSnapshotTests: XCTestCase {
         for (b, v) in zip(held, before) { XCTAssertEqual(b.array, v, "a held pair is never overwritten") }
         XCTAssertTrue(held.allSatisfy { b in !(opt.s + opt.y + opt.spare).contains { $0 === b } }, "held pairs are not reused")
     }
+
+    /// The word-wise checksum is the same however the stream is cut into appends, and sees every byte.
+    func testTheChecksumIgnoresHowTheStreamIsCut() {
+        var rng = SplitMix64(seed: 5)
+        let bytes = (0..<1000).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        bytes.withUnsafeBytes { all in
+            let whole = SessionFile.checksum(all, version: 2)
+            for cut in [[1000], [1, 999], [7, 9, 984], [3, 3, 3, 991], [8, 8, 984], [999, 1]] {
+                var h = SessionFile.FNV1aWords(), at = 0
+                for k in cut { h.add(UnsafeRawBufferPointer(rebasing: all[at..<(at + k)])); at += k }
+                XCTAssertEqual(h.value, whole, "cut \(cut)")
+            }
+            XCTAssertNotEqual(SessionFile.checksum(UnsafeRawBufferPointer(rebasing: all[0..<999]), version: 2), whole)
+            XCTAssertNotEqual(SessionFile.checksum(all, version: 1), whole)
+        }
+        var flipped = bytes
+        flipped[997] ^= 1
+        let a = bytes.withUnsafeBytes { SessionFile.checksum($0, version: 2) }
+        let b = flipped.withUnsafeBytes { SessionFile.checksum($0, version: 2) }
+        XCTAssertNotEqual(a, b, "a flipped bit in the partial last word changes it")
+    }
 }

@@ -32,9 +32,7 @@ enum SessionEnvelope {
         appendWord(&out, UInt64(bitPattern: version))
         appendWord(&out, UInt64(payload.count))
         out += payload
-        var h = SessionFile.FNV1a()
-        payload.withUnsafeBytes { h.add($0) }
-        appendWord(&out, h.h)
+        appendWord(&out, payload.withUnsafeBytes { SessionFile.checksum($0, version: Int(version)) })
         return out
     }
 }

@@ -100,18 +100,7 @@ extension Ops {
                          scratch: WinogradScratch) {
         let inC = s.c
         let tilesX = (s.w + 1) / 2, tilesY = (s.h + 1) / 2, tiles = tilesX * tilesY
-        // Strides that are powers of two put the 16 streams a transform reads or writes in the same cache
-        // sets (with the 32 MB scratch they were exactly 1 MB apart): the row length is an odd multiple of
-        // 16 floats and each ξ block is skewed by another 32.
-        func ld(_ n: Int) -> Int { let r = (n + 15) / 16; return 16 * (r % 2 == 0 ? r + 1 : r) }
-        func footprint(_ n: Int) -> Int { 16 * (inC + outC) * ld(n) + 2 * 16 * 32 }
-        var chunk = min(tiles, scratch.buffer.count / (16 * (inC + outC)))
-        while chunk > 1 && footprint(chunk) > scratch.buffer.count { chunk -= chunk > 64 ? 16 : 1 }
-        // Not a precondition: Core builds with -Ounchecked, which would drop it and overrun the scratch.
-        guard chunk >= 1 && footprint(chunk) <= scratch.buffer.count else {
-            fatalError("Winograd scratch of \(scratch.buffer.count) floats too small for \(inC)+\(outC) channels")
-        }
-        let ldn = ld(chunk)
+        let (chunk, ldn) = winogradChunk(xis: 16, rowPad: 0, inC: inC, outC: outC, tiles: tiles, scratchFloats: scratch.buffer.count)
         let vStride = inC * ldn + 32, mStride = outC * ldn + 32
         let v = scratch.buffer.ptr, m = scratch.buffer.ptr + 16 * vStride
         let mn = inC * outC
@@ -252,4 +241,21 @@ extension Ops {
             }
         }
     }
+}
+
+/// How many tiles one pass over the scratch transforms at once, and the row length `ld` of its ξ blocks.
+/// Strides that are powers of two put the 16 or 36 streams a transform reads or writes in the same cache
+/// sets (with the 32 MB scratch they were exactly 1 MB apart), so a row is an odd multiple of 16 floats
+/// and each ξ block is skewed by another 32. `rowPad` floats more per row let vector groups of tiles be
+/// stored whole past the last real tile. A scratch too small for one tile stops the program: carrying
+/// on would overrun it.
+func winogradChunk(xis: Int, rowPad: Int, inC: Int, outC: Int, tiles: Int, scratchFloats: Int) -> (chunk: Int, ld: Int) {
+    func ld(_ n: Int) -> Int { let r = (n + rowPad + 15) / 16; return 16 * (r % 2 == 0 ? r + 1 : r) }
+    func footprint(_ n: Int) -> Int { xis * (inC + outC) * ld(n) + 2 * xis * 32 }
+    var chunk = min(tiles, scratchFloats / (xis * (inC + outC)))
+    while chunk > 1 && footprint(chunk) > scratchFloats { chunk -= chunk > 64 ? 16 : 1 }
+    guard chunk >= 1 && footprint(chunk) <= scratchFloats else {
+        fatalError("Winograd scratch of \(scratchFloats) floats too small for \(inC)+\(outC) channels")
+    }
+    return (chunk, ld(chunk))
 }

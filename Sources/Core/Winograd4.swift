@@ -367,16 +367,8 @@ extension Ops {
         let (tx, ty) = tiles4(s)
         let tiles = tx * ty
         // Rows of at least n + 7 floats, because a group of eight tiles is stored whole even where fewer
-        // are real; an odd multiple of 16 floats, and each ξ block skewed by 32, so the 36 streams do not
-        // share cache sets.
-        func ld(_ n: Int) -> Int { let r = (n + 7 + 15) / 16; return 16 * (r % 2 == 0 ? r + 1 : r) }
-        func footprint(_ n: Int) -> Int { 36 * (inC + outC) * ld(n) + 2 * 36 * 32 }
-        var chunk = min(tiles, scratch.buffer.count / (36 * (inC + outC)))
-        while chunk > 1 && footprint(chunk) > scratch.buffer.count { chunk -= chunk > 64 ? 16 : 1 }
-        guard chunk >= 1 && footprint(chunk) <= scratch.buffer.count else {
-            fatalError("Winograd scratch of \(scratch.buffer.count) floats too small for \(inC)+\(outC) channels")
-        }
-        let ldn = ld(chunk)
+        // are real.
+        let (chunk, ldn) = winogradChunk(xis: 36, rowPad: 7, inC: inC, outC: outC, tiles: tiles, scratchFloats: scratch.buffer.count)
         let vStride = inC * ldn + 32, mStride = outC * ldn + 32
         let v = scratch.buffer.ptr, m = scratch.buffer.ptr + 36 * vStride
         let mn = inC * outC

@@ -6,13 +6,8 @@ import XCTest
 final class Winograd4Tests: XCTestCase {
     var rng = SplitMix64(seed: 4044)
 
-    func random(_ n: Int) -> [Float] { (0..<n).map { _ in rng.nextSymmetric() } }
-
-    func padded(_ s: PaddedShape) -> FloatBuffer {
-        let b = try! FloatBuffer(count: s.count)
-        for c in 0..<s.c { for y in 0..<s.h { for x in 0..<s.w { b.ptr[c * s.plane + s.at(y, x)] = rng.nextSymmetric() } } }
-        return b
-    }
+    func random(_ n: Int) -> [Float] { randomFloats(n, &rng) }
+    func padded(_ s: PaddedShape) -> FloatBuffer { paddedRandom(s, &rng) }
 
     /// Sides that are 1…3 (one tile, mostly padding), 4k and 4k ± 1 (the last tile sticks out by up to
     /// three), rows long enough for groups of eight tiles plus a remainder, one input or output channel.
@@ -30,23 +25,6 @@ final class Winograd4Tests: XCTestCase {
          try! WinogradScratch(sideBySide: false)]
     }
 
-    /// max |a − b| over the interior relative to max |b|, and whether a's border is zero.
-    func compare(_ a: FloatBuffer, _ b: FloatBuffer, _ s: PaddedShape) -> (Float, Bool) {
-        var diff: Float = 0, mag: Float = 0, borderZero = true
-        for c in 0..<s.c {
-            for y in -1...s.h {
-                for x in -1...s.w {
-                    let i = c * s.plane + (y + 1) * s.rowStride + x + 1
-                    if y < 0 || y == s.h || x < 0 || x == s.w {
-                        if a.ptr[i] != 0 { borderZero = false }
-                    } else {
-                        diff = max(diff, abs(a.ptr[i] - b.ptr[i])); mag = max(mag, abs(b.ptr[i]))
-                    }
-                }
-            }
-        }
-        return (diff / max(mag, 1e-30), borderZero)
-    }
 
     func testForwardMatchesDirect() {
         for (cin, cout, h, w) in shapes {
@@ -62,7 +40,7 @@ final class Winograd4Tests: XCTestCase {
                     for i in 0..<o.count { got.ptr[i] = 7 } // stale contents must not survive anywhere
                     Ops.winograd4Forward(x: x.ptr, s, u: conv.winograd4, bias: conv.bias, cout: cout, y: got.ptr,
                                          scratch: scratch, relu: relu)
-                    let (rel, border) = compare(got, relu ? wantRelu : want, o)
+                    let (rel, border) = maxRelativeDiff(got, relu ? wantRelu : want, o)
                     XCTAssertLessThanOrEqual(rel, 2e-5, "forward \(cin)→\(cout) \(h)×\(w) relu \(relu)")
                     XCTAssertTrue(border, "forward \(cin)→\(cout) \(h)×\(w): border not zero")
                 }
@@ -88,7 +66,7 @@ final class Winograd4Tests: XCTestCase {
                     for i in 0..<s.count { got.ptr[i] = 7 }
                     Ops.winograd4Backward(dy: dy.ptr, s, u: conv.winograd4, cout: cout, dx: got.ptr, scratch: scratch,
                                           reluOutput: mask ? UnsafePointer(act.ptr) : nil)
-                    let (rel, border) = compare(got, mask ? wantMasked : want, s)
+                    let (rel, border) = maxRelativeDiff(got, mask ? wantMasked : want, s)
                     XCTAssertLessThanOrEqual(rel, 2e-5, "backward \(cin)→\(cout) \(h)×\(w) mask \(mask)")
                     XCTAssertTrue(border, "backward \(cin)→\(cout) \(h)×\(w): border not zero")
                 }
@@ -107,7 +85,7 @@ final class Winograd4Tests: XCTestCase {
             let x = padded(s), want = try! FloatBuffer(count: s.count), got = try! FloatBuffer(count: s.count)
             Ops.convForward(x: x.ptr, s, taps: conv.taps, bias: conv.bias, cout: 1, y: want.ptr)
             Ops.winograd4Forward(x: x.ptr, s, u: conv.winograd4, bias: conv.bias, cout: 1, y: got.ptr, scratch: try! WinogradScratch())
-            XCTAssertLessThanOrEqual(compare(got, want, s).0, 1e-5, "tap \(k)")
+            XCTAssertLessThanOrEqual(maxRelativeDiff(got, want, s).0, 1e-5, "tap \(k)")
         }
     }
 

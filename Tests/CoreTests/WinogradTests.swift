@@ -6,13 +6,8 @@ import XCTest
 final class WinogradTests: XCTestCase {
     var rng = SplitMix64(seed: 2024)
 
-    func random(_ n: Int) -> [Float] { (0..<n).map { _ in rng.nextSymmetric() } }
-
-    func padded(_ s: PaddedShape) -> FloatBuffer {
-        let b = try! FloatBuffer(count: s.count)
-        for c in 0..<s.c { for y in 0..<s.h { for x in 0..<s.w { b.ptr[c * s.plane + s.at(y, x)] = rng.nextSymmetric() } } }
-        return b
-    }
+    func random(_ n: Int) -> [Float] { randomFloats(n, &rng) }
+    func padded(_ s: PaddedShape) -> FloatBuffer { paddedRandom(s, &rng) }
 
     /// Odd sizes (the last tile sticks out), 1, 2 and 3 pixel sides, Cin = 3, and shapes big enough for
     /// several chunks.
@@ -28,22 +23,6 @@ final class WinogradTests: XCTestCase {
         [try! WinogradScratch(), try! WinogradScratch(floats: 16 * (cin + cout) * 16 + 1024)]
     }
 
-    func maxRelativeDiff(_ a: FloatBuffer, _ b: FloatBuffer, _ s: PaddedShape) -> (Float, Bool) {
-        var diff: Float = 0, mag: Float = 0, borderZero = true
-        for c in 0..<s.c {
-            for y in -1...s.h {
-                for x in -1...s.w {
-                    let i = c * s.plane + (y + 1) * s.rowStride + x + 1
-                    if y < 0 || y == s.h || x < 0 || x == s.w {
-                        if a.ptr[i] != 0 { borderZero = false }
-                    } else {
-                        diff = max(diff, abs(a.ptr[i] - b.ptr[i])); mag = max(mag, abs(b.ptr[i]))
-                    }
-                }
-            }
-        }
-        return (diff / max(mag, 1e-30), borderZero)
-    }
 
     func testForwardMatchesDirect() {
         for (cin, cout, h, w) in shapes {

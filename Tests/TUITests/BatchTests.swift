@@ -26,18 +26,6 @@ final class BatchTests: RunTestCase {
         outs.flatMap { $0.split(separator: "\n").map(String.init) }.filter { $0.split(separator: " ").dropFirst().first == Substring(word) }
     }
 
-    func start(_ args: [String], env: [String: String] = [:]) throws -> (Process, Pipe, Pipe) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Self.binary)
-        p.arguments = args
-        var e = ProcessInfo.processInfo.environment
-        for (k, v) in env { e[k] = v }
-        p.environment = e
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out; p.standardError = err
-        try p.run()
-        return (p, out, err)
-    }
 
     func finish(_ h: (Process, Pipe, Pipe)) -> Result {
         let o = h.1.fileHandleForReading.readDataToEndOfFile(), e = h.2.fileHandleForReading.readDataToEndOfFile()

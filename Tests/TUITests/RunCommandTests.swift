@@ -19,10 +19,8 @@ class RunTestCase: XCTestCase {
 
     struct Result { var code: Int32; var stdout: String; var stderr: String }
 
-    @discardableResult
-    /// With `interruptWhen`, SIGINT is sent once that condition holds (polled), so a slow start under
-    /// load cannot turn the test into a test of the loading phase.
-    func restyle(_ args: [String], env: [String: String] = [:], interruptWhen: (() -> Bool)? = nil) throws -> Result {
+    /// The binary started with `args`, the environment plus `env`, and its output in pipes.
+    func start(_ args: [String], env: [String: String] = [:]) throws -> (Process, Pipe, Pipe) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Self.binary)
         p.arguments = args
@@ -32,6 +30,14 @@ class RunTestCase: XCTestCase {
         let out = Pipe(), err = Pipe()
         p.standardOutput = out; p.standardError = err
         try p.run()
+        return (p, out, err)
+    }
+
+    @discardableResult
+    /// With `interruptWhen`, SIGINT is sent once that condition holds (polled), so a slow start under
+    /// load cannot turn the test into a test of the loading phase.
+    func restyle(_ args: [String], env: [String: String] = [:], interruptWhen: (() -> Bool)? = nil) throws -> Result {
+        let (p, out, err) = try start(args, env: env)
         if let ready = interruptWhen {
             let end = Date().addingTimeInterval(120)
             while !ready() && Date() < end { usleep(20_000) }

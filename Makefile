@@ -17,7 +17,7 @@
 #   make fuzz-image  libFuzzer on the PNG/JPEG decoders (scripts/fuzz.sh)
 #   make fuzz-png-roundtrip  libFuzzer on PNG encode, then decode and text read back
 #   make fuzz-session  libFuzzer on the session reader (fuzz/swift, scripts/fuzz-swift.sh);
-#                fuzz-session-resume (the whole resume), fuzz-safetensors, fuzz-theme likewise
+#                fuzz-session-resume (the whole resume), fuzz-safetensors, fuzz-theme, fuzz-preset likewise
 #   make clean   remove build products (.build, .build-fuzz with its corpus) and restyle-out/
 #
 # RESTYLE_HOME (where weights and demo images live) defaults like setup.sh's:
@@ -88,8 +88,8 @@ test-sanitize: setup
 # libFuzzer on the Swift readers of untrusted files (scripts/fuzz-swift.sh): instrumented builds,
 # seeds and the growing corpus in .build-fuzz-swift/; no `swift build` needed. Any crash, hang or
 # out-of-memory input is kept in Tests/Fuzz/TARGET/ (which `make test` replays) and fails the target.
-.PHONY: fuzz fuzz-session fuzz-session-resume fuzz-safetensors fuzz-theme clean-fuzz-swift
-fuzz: fuzz-session fuzz-session-resume fuzz-safetensors fuzz-theme
+.PHONY: fuzz fuzz-session fuzz-session-resume fuzz-safetensors fuzz-theme fuzz-preset clean-fuzz-swift
+fuzz: fuzz-session fuzz-session-resume fuzz-safetensors fuzz-theme fuzz-preset
 
 fuzz-session:
 	bash scripts/fuzz-swift.sh session $(FUZZ_SECONDS)
@@ -102,6 +102,9 @@ fuzz-safetensors:
 
 fuzz-theme:
 	bash scripts/fuzz-swift.sh theme $(FUZZ_SECONDS)
+
+fuzz-preset:
+	bash scripts/fuzz-swift.sh preset $(FUZZ_SECONDS)
 
 clean: clean-fuzz-swift
 clean-fuzz-swift:

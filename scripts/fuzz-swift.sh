@@ -12,6 +12,7 @@
 #                   one iteration, a save and the save read back. Same mutator; slower per input.
 #   safetensors     SafetensorsFile(data:path:) and reading back every tensor it accepts.
 #   theme           Theme.parse on theme-file text (Sources/TUI/Theme.swift).
+#   preset          Preset.parse on preset-file text, then applying what parses (Sources/Core/Preset.swift).
 #
 # SECONDS=0 only replays the seeds, the kept corpus and the regression inputs.
 #
@@ -156,6 +157,13 @@ build_theme() {
 }
 seeds_theme() { cp Themes/*.theme "$1/"; }
 
+build_preset() {
+  link_harness preset PresetFuzz fuzz/swift/PresetFuzzer.swift
+  DICT=fuzz/preset.dict
+  MAX_LEN=4096
+}
+seeds_preset() { cp Presets/*.preset "$1/"; }
+
 # --- running ----------------------------------------------------------------
 
 run_target() { # NAME (as in build_NAME, seeds_NAME)
@@ -176,6 +184,6 @@ run_target() { # NAME (as in build_NAME, seeds_NAME)
 }
 
 case "$TARGET" in
-  session | session-resume | safetensors | theme) run_target "$TARGET" ;;
+  session | session-resume | safetensors | theme | preset) run_target "$TARGET" ;;
   *) say "unknown target '$TARGET'"; usage ;;
 esac

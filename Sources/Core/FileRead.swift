@@ -16,7 +16,11 @@ public enum FileRead {
         if kind != S_IFREG { throw fail("not a regular file") }
         let size = Int(info.st_size)
         if size == 0 { throw fail("empty file") }
-        if size > limit { throw fail("file is \(size >> 20) MB; the limit for a \(what) is \(limit >> 20) MB") }
+        if size > limit {
+            // A theme's limit is 64 KB: "0 MB" would say nothing.
+            func amount(_ b: Int) -> String { limit < 1 << 20 ? "\((b + 1023) >> 10) KB" : "\(b >> 20) MB" }
+            throw fail("file is \(amount(size)); the limit for a \(what) is \(amount(limit))")
+        }
         return size
     }
 

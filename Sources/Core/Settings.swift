@@ -55,6 +55,9 @@ public struct Settings: Codable, Equatable, Sendable {
     public var styleScale: Double = 1
     /// Read when the content is loaded; a resumed run keeps the alpha its session holds.
     public var alphaMode: AlphaMode = .keep
+    /// The last preset applied (`--preset`, the TUI's `p`), for the record: the values above are what
+    /// runs, including any changed after it.
+    public var preset: String?
 
     public static let defaultContentLayers = ["relu4_2"]
     public static let defaultStyleLayers = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
@@ -62,6 +65,15 @@ public struct Settings: Codable, Equatable, Sendable {
     public static let seedLayers = ["relu1_2", "relu2_2", "relu3_2", "relu4_1"]
     public static let maxStyles = 8
     public static let styleScaleRange = 0.25...4.0
+
+    /// The layer sets `--layers` names: `default`, or `seed` for content and style both `seedLayers`.
+    public static func layerPreset(_ name: String, option: String) throws -> (content: [String], style: [String]) {
+        switch name {
+        case "default": return (defaultContentLayers, defaultStyleLayers)
+        case "seed": return (seedLayers, seedLayers)
+        default: throw RestyleError.badInput("\(option): unknown layer set '\(Text.escaped(name))' (default, seed)")
+        }
+    }
 
     /// `styleBlend` summing to 1.
     public var normalizedBlend: [Double] {
@@ -91,13 +103,15 @@ public struct Settings: Codable, Equatable, Sendable {
          ("init", initKind.argument), ("seed", "\(seed)"),
          ("style-blend", normalizedBlend.map { "\($0)" }.joined(separator: ",")),
          ("colors", colors.rawValue), ("style-scale", "\(styleScale)"), ("alpha-mode", alphaMode.rawValue)]
+            // Only when there is one, so that the settings of runs from before presets hash the same.
+            + (preset.map { [("preset", $0)] } ?? [])
     }
 }
 
 extension Settings {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case alpha, beta, tv, optimizer, learningRate, lbfgsHistory, contentLayers, styleLayers, pooling
-        case iterations, initKind, seed, styleBlend, colors, styleScale, alphaMode
+        case iterations, initKind, seed, styleBlend, colors, styleScale, alphaMode, preset
     }
 
     /// Missing keys take their defaults and unknown ones are skipped (`decode(json:)` reports them), so a
@@ -122,6 +136,7 @@ extension Settings {
         colors = try c.decodeIfPresent(ColorPreservation.self, forKey: .colors) ?? d.colors
         styleScale = try c.decodeIfPresent(Double.self, forKey: .styleScale) ?? d.styleScale
         alphaMode = try c.decodeIfPresent(AlphaMode.self, forKey: .alphaMode) ?? d.alphaMode
+        preset = try c.decodeIfPresent(String.self, forKey: .preset)
     }
 
     /// Settings from a session's JSON, with the keys this version does not know (to tell the user).
@@ -164,6 +179,12 @@ extension Settings {
         }
         guard styleScale.isFinite, Settings.styleScaleRange.contains(styleScale) else {
             throw RestyleError.badInput("--style-scale: must be from \(Settings.styleScaleRange.lowerBound) to \(Settings.styleScaleRange.upperBound), got \(styleScale)")
+        }
+        if let preset {
+            guard !preset.isEmpty, preset.utf8.count <= Preset.maxNameBytes,
+                  !preset.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+                throw RestyleError.badInput("preset: the name must be 1 to \(Preset.maxNameBytes) bytes of printable text")
+            }
         }
         guard !contentLayers.isEmpty || !styleLayers.isEmpty else {
             throw RestyleError.badInput("no content or style layers given")

@@ -30,6 +30,8 @@ final class App {
     var selected: SliderKind = .alpha
     var editor: SliderEditor?
     var source: PreviewSource = .result
+    /// The preset `p` last went to, even if it failed to load, so the next press moves past it.
+    var lastPresetTried: String?
     /// Which style the style view shows, when there are several.
     var styleIndex = 0
     var showHelp = false {
@@ -126,6 +128,23 @@ final class App {
         settings.colors = next
         engine.update { $0.colors = next }
         say("colors: \(next.rawValue)" + (next == .luminance ? " (the content's chroma is kept)" : next == .match ? " (style colours matched to the content)" : ""))
+    }
+
+    /// `p`: the next preset after the one last chosen (built-ins first, then the user's, by name). A
+    /// preset that cannot be loaded is reported and passed over by the next press.
+    func cyclePreset() {
+        let names = Preset.files(dirs: config.presetDirs).availableNames()
+        let i = (lastPresetTried ?? settings.preset).flatMap { names.firstIndex(of: $0) } ?? -1
+        let next = names[(i + 1) % names.count]
+        lastPresetTried = next
+        do {
+            let p = try Preset.load(next, dirs: config.presetDirs)
+            p.apply(to: &settings)
+            engine.update { p.apply(to: &$0) }
+            say("preset \(Text.escaped(next)): \(p.summary)")
+        } catch {
+            say("\(error)", error: true)
+        }
     }
 
     /// `v`: result → content → each style → result.

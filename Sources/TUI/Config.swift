@@ -1,4 +1,5 @@
 import Foundation
+import Core
 
 /// The TUI's own options (the engine's are in EngineOptions).
 struct TUIConfig {
@@ -16,31 +17,17 @@ struct TUIConfig {
     var configFile: String?
     /// One line about the config file to show in the status bar at start (it was also printed).
     var notice: String?
+    /// Where `p` looks for presets besides the built-ins (`Preset.searchDirs()` in the real TUI).
+    var presetDirs: [String] = []
     /// Used to name snapshots and the session file.
     var contentStem: String = "content"
     var styleStem: String = "style"
 
-    /// Where named themes are looked for, first hit wins:
-    /// 1. $RESTYLE_THEMES, so a user can point at their own folder;
-    /// 2. the executable's ../../Themes, which from .build/release/restyle is the repository's Themes/
-    ///    (argv[0] is used unresolved because .build/release is itself a symlink);
-    /// 3. the installed location /usr/local/share/restyle/themes.
-    /// After these the three built-in themes compiled into the binary are used.
+    /// Where named themes are looked for ($RESTYLE_THEMES, the repository's Themes/, the installed
+    /// location; see `NamedFiles.searchDirs`); after these the built-in themes are used.
     static func themeDirs(env: [String: String] = ProcessInfo.processInfo.environment,
                           argv0: String = CommandLine.arguments.first ?? "") -> [String] {
-        var dirs: [String] = []
-        if let d = env["RESTYLE_THEMES"], !d.isEmpty { dirs.append(d) }
-        var exeDirs: [String] = []
-        if argv0.contains("/") { exeDirs.append((argv0 as NSString).deletingLastPathComponent) }
-        if let real = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            exeDirs.append((real as NSString).deletingLastPathComponent)
-        }
-        for d in exeDirs {
-            let t = ((d as NSString).appendingPathComponent("../../Themes") as NSString).standardizingPath
-            if !dirs.contains(t) { dirs.append(t) }
-        }
-        dirs.append("/usr/local/share/restyle/themes")
-        return dirs
+        NamedFiles.searchDirs(envVar: "RESTYLE_THEMES", folder: "Themes", installed: "themes", env: env, argv0: argv0)
     }
 
     static func stem(_ path: String) -> String {

@@ -26,6 +26,9 @@ struct EngineOptions: ParsableArguments {
     @Option(name: .customLong("alpha-mode"), help: "A content PNG with transparency: keep (the result gets its alpha; the optimisation sees the colour over the content's mean colour) or drop (over white, no alpha). Default keep.")
     var alphaMode: AlphaMode?
 
+    @Option(help: "Start from a preset: classic, strong, soft, colour-keep, one in $RESTYLE_PRESETS, or a .preset file. It sets α, β, TV, colours, style scale, optimizer, lr, pooling and layers (those it does not name to their defaults); options given beside it win.")
+    var preset: String?
+
     @Option(help: "Loss-and-gradient evaluations to run (0 evaluates the start image and stops). Default 500.")
     var iterations: Int?
 
@@ -87,6 +90,12 @@ struct EngineOptions: ParsableArguments {
     /// they are validated when applied.
     func changes() throws -> [@Sendable (inout Settings) -> Void] {
         var out: [@Sendable (inout Settings) -> Void] = []
+        // First, so that the options given beside it win.
+        if let preset {
+            let p: Preset
+            do { p = try Preset.load(preset) } catch let e as PresetError { throw RestyleError.badInput("--preset: \(e)") }
+            out.append { p.apply(to: &$0) }
+        }
         if let alpha { out.append { $0.alpha = alpha } }
         if let beta { out.append { $0.beta = beta } }
         if let tv { out.append { $0.tv = tv } }
@@ -101,10 +110,9 @@ struct EngineOptions: ParsableArguments {
             let w = try Self.parseBlend(styleBlend)
             out.append { $0.styleBlend = w }
         }
-        switch layers {
-        case nil, "default"?: break
-        case "seed"?: out.append { $0.contentLayers = Settings.seedLayers; $0.styleLayers = Settings.seedLayers }
-        case let other?: throw RestyleError.badInput("--layers: unknown preset '\(other)' (default, seed)")
+        if let layers {
+            let (c, st) = try Settings.layerPreset(layers, option: "--layers")
+            out.append { $0.contentLayers = c; $0.styleLayers = st }
         }
         if let contentLayers {
             let l = try VGG19.parse(contentLayers, option: "--content-layers")

@@ -12,6 +12,7 @@ extension OverlayWidget {
         ("r", "restart from the init image"),
         ("u", "continue at twice the size"),
         ("c", "colors: style / luminance / match"),
+        ("p", "next preset (classic, strong, soft, …)"),
         ("1 2 3  v", "show result / content / style(s)"),
         ("t", "next theme (remembered in the config)"),
         ("g", "preview in pixel graphics / symbols"),

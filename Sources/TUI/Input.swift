@@ -60,6 +60,7 @@ extension App {
         case .char("3"): source = .style
         case .char("v"): cycleView()
         case .char("c"): cycleColors()
+        case .char("p"): cyclePreset()
         case .char("t"): cycleTheme()
         case .char("g"): toggleGraphics()
         case .char("?"): showHelp = true

@@ -65,6 +65,7 @@ struct TUIOptions: ParsableArguments {
         var cfg = try config(file: file.values)
         cfg.configFile = file.path
         cfg.notice = file.notice
+        cfg.presetDirs = Preset.searchDirs()
         return (cfg, file.values)
     }
 

@@ -92,24 +92,23 @@ struct Theme: Equatable {
         return .rgb(v)
     }
 
+    /// Themes by name: in `dirs`, then the built-ins.
+    static func files(dirs: [String]) -> NamedFiles {
+        NamedFiles(suffix: ".theme", dirs: dirs, builtinNames: BuiltinThemes.names, builtinText: BuiltinThemes.text)
+    }
+
     /// Loads a theme by name or path. A name is looked up in `dirs` (first hit wins), then among
     /// the built-ins; anything containing '/' or ending in .theme is a path.
     static func load(_ nameOrPath: String, dirs: [String]) throws -> Theme {
-        if nameOrPath.contains("/") || nameOrPath.hasSuffix(".theme") {
-            let name = ((nameOrPath as NSString).lastPathComponent as NSString).deletingPathExtension
-            return try parse(try readText(nameOrPath), name: name, file: nameOrPath)
+        let files = files(dirs: dirs)
+        if files.isPath(nameOrPath) {
+            return try parse(try readText(nameOrPath), name: NamedFiles.stem(nameOrPath), file: nameOrPath)
         }
-        for dir in dirs {
-            let path = dir + "/" + nameOrPath + ".theme"
-            if FileManager.default.fileExists(atPath: path) {
-                return try parse(try readText(path), name: nameOrPath, file: path)
-            }
+        guard let (path, file) = files.find(nameOrPath) else {
+            let known = files.availableNames().joined(separator: ", ")
+            throw ThemeError(file: nameOrPath, line: 0, message: "no such theme (known: \(known))")
         }
-        if let text = BuiltinThemes.text[nameOrPath] {
-            return try parse(text, name: nameOrPath, file: "<built-in \(nameOrPath)>")
-        }
-        let known = availableNames(dirs: dirs).joined(separator: ", ")
-        throw ThemeError(file: nameOrPath, line: 0, message: "no such theme (known: \(known))")
+        return try parse(try path.map(readText) ?? BuiltinThemes.text[nameOrPath]!, name: nameOrPath, file: file)
     }
 
     /// A theme file's text: a regular file of at most 64 KB (a theme is a few hundred bytes), in UTF-8.
@@ -124,18 +123,8 @@ struct Theme: Equatable {
         return text
     }
 
-    /// Built-in names first, in their fixed order, then any extra themes found in `dirs`, so `t` cycles predictably.
-    static func availableNames(dirs: [String]) -> [String] {
-        var names = BuiltinThemes.names
-        for dir in dirs {
-            let files = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
-            for f in files.sorted() where f.hasSuffix(".theme") {
-                let n = String(f.dropLast(6))
-                if !names.contains(n) { names.append(n) }
-            }
-        }
-        return names
-    }
+    /// Built-in names first, then any extra themes found in `dirs`, so `t` cycles predictably.
+    static func availableNames(dirs: [String]) -> [String] { files(dirs: dirs).availableNames() }
 
     /// The styles widgets draw with, derived once per theme.
     var styles: ThemeStyles { ThemeStyles(self) }

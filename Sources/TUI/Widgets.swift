@@ -322,7 +322,7 @@ enum StatusWidget {
     /// first. Help and quit (rank 0) are never dropped: with them on screen, everything else can be found.
     static let hintKeys: [(key: String, what: String, rank: Int)] = [
         ("space", "pause", 1), ("←→", "change", 2), ("↑↓", "select", 3), ("=", "type value", 5), ("s", "snapshot", 4),
-        ("o", "optimizer", 8), ("r", "restart", 7), ("u", "upscale", 6), ("c", "colors", 8), ("v", "view", 9), ("t", "theme", 10),
+        ("o", "optimizer", 8), ("r", "restart", 7), ("u", "upscale", 6), ("c", "colors", 8), ("p", "preset", 9), ("v", "view", 9), ("t", "theme", 10),
         ("?", "help", 0), ("q", "quit", 0),
     ]
 

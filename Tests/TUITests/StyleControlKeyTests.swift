@@ -88,4 +88,30 @@ final class StyleControlKeyTests: XCTestCase {
         XCTAssertTrue(help.contains("c"))
         XCTAssertEqual(StatusWidget.hintKeys.filter { $0.key == "c" }.count, 1)
     }
+
+    func testPCyclesPresetsLiveAndPassesOverABrokenOne() throws {
+        let (app, e) = twoStyles()
+        let dir = NSTemporaryDirectory() + "tui-presets-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "beta = oops\n".write(toFile: dir + "/broken.preset", atomically: true, encoding: .utf8)
+        try "tv = 2\n".write(toFile: dir + "/zest.preset", atomically: true, encoding: .utf8)
+        app.config.presetDirs = [dir]
+        var seen: [String?] = []
+        for _ in 0..<7 {
+            app.handle(.char("p"))
+            seen.append(e.progress.settings.preset)
+            // The screen's copy and the engine's agree after every press.
+            XCTAssertEqual(app.settings, e.progress.settings)
+        }
+        XCTAssertEqual(seen, ["classic", "strong", "soft", "colour-keep", "colour-keep", "zest", "classic"])
+        XCTAssertEqual(e.updates, 6)
+        // The blend weights are the run's, not the preset's.
+        XCTAssertEqual(e.progress.settings.styleBlend, [0.5, 0.5])
+        app.handle(.char("p"))
+        XCTAssertEqual(e.progress.settings.beta, 100)
+        XCTAssertEqual(e.progress.settings.styleScale, 0.75)
+        XCTAssertTrue(frame(app).contains("preset strong: beta 100, style-scale 0.75"), frame(app).text)
+        XCTAssertTrue(OverlayWidget.helpLines.contains { $0.0 == "p" })
+    }
 }

@@ -217,6 +217,28 @@ final class TmuxEndToEndTests: XCTestCase {
         XCTAssertEqual(try exitCode(), 0)
     }
 
+    /// Issue 9 in a real terminal: two styles give a weight slider each; → on the first moves the blend,
+    /// `c` switches the colour mode, and both reach the engine: the session saved on quit holds them.
+    func testBlendSliderAndColourKeyReachTheEngine() throws {
+        try ImageIO.writePNG(Bench.syntheticImage(width: 44, height: 36, seed: 3), to: dir + "/ink.png")
+        try start("cat.png --style paint.png --style ink.png --size 48 --out-dir out --autosave 0 --iterations 100000")
+        try waitFor("two weight sliders") { (self.iteration($0) ?? 0) >= 1 && $0.contains("w paint") && $0.contains("blend 50%:50%") }
+        try keys("Down", "Down")
+        try waitFor("the first weight selected") { self.row($0, containing: "▸w paint") != nil }
+        try keys("Right")
+        try waitFor("the blend moved") { $0.contains("blend 57%:43%") }
+        try keys("c")
+        try waitFor("luminance mode") { $0.contains("colors luminance") }
+        // The engine re-evaluates under the new settings and goes on.
+        let before = iteration(try screen()) ?? 0
+        try waitFor("iterations after the changes") { (self.iteration($0) ?? 0) > before + 2 }
+        try keys("q")
+        XCTAssertEqual(try waitForExit(), 0)
+        let saved = try SessionFile.summary(dir + "/out/cat-x-paint+ink.session").settings
+        XCTAssertEqual(saved.colors, .luminance)
+        XCTAssertEqual(saved.normalizedBlend[0], pow(10, 1.0 / 8) / (1 + pow(10, 1.0 / 8)), accuracy: 1e-9)
+    }
+
     func waitForExit(_ seconds: Double = 30) throws -> Int? {
         let end = Date().addingTimeInterval(seconds)
         while try exitCode() == nil && Date() < end { usleep(50_000) }

@@ -1,6 +1,6 @@
 import Foundation
 
-/// One job of `restyle batch`: a content, a style, the engine settings, and the PNG it makes. A job list
+/// One job of `restyle batch`: a content, a style (or several, blended), the engine settings, and the PNG it makes. A job list
 /// (`jobs.jsonl`) holds one per line, written by `restyle batch plan` or by hand (README, "Many images").
 public struct BatchJob: Equatable, Sendable {
     /// 0-based position in the list: shard I of N runs the jobs whose index mod N is I.
@@ -9,17 +9,24 @@ public struct BatchJob: Equatable, Sendable {
     public var line: Int
     /// As written in the list (relative paths are taken from the list's folder).
     public var content: String
-    public var style: String
+    /// One style, or up to `Settings.maxStyles` blended by `settings.styleBlend`.
+    public var styles: [String]
     public var output: String
     public var size: Int
     public var styleSize: Int?
     public var settings: Settings
 
-    public init(index: Int = 0, line: Int = 0, content: String, style: String, output: String, size: Int,
+    public init(index: Int = 0, line: Int = 0, content: String, styles: [String], output: String, size: Int,
                 styleSize: Int? = nil, settings: Settings) {
         self.index = index; self.line = line
-        self.content = content; self.style = style; self.output = output
+        self.content = content; self.styles = styles; self.output = output
         self.size = size; self.styleSize = styleSize; self.settings = settings
+    }
+
+    public init(index: Int = 0, line: Int = 0, content: String, style: String, output: String, size: Int,
+                styleSize: Int? = nil, settings: Settings) {
+        self.init(index: index, line: line, content: content, styles: [style], output: output, size: size,
+                  styleSize: styleSize, settings: settings)
     }
 
     /// What makes the result what it is, hashed (FNV-1a 64, hex): stored in the output's PNG text as
@@ -34,7 +41,8 @@ public struct BatchJob: Equatable, Sendable {
     var canonical: Data {
         var fields: [String] = []
         fields.append("content=" + content)
-        fields.append("style=" + style)
+        // NUL cannot be in a path, and one style hashes as it did before blends.
+        fields.append("style=" + styles.joined(separator: "\u{0}"))
         fields.append("size=\(size)")
         fields.append("style_size=" + (styleSize.map(String.init) ?? "auto"))
         let enc = JSONEncoder()
@@ -52,13 +60,16 @@ public struct BatchJob: Equatable, Sendable {
     }
 
     struct LineOut: Encodable {
-        var content: String, style: String, output: String
+        var content: String, output: String
+        /// One style is written as `style`, several as `styles`.
+        var style: String?, styles: [String]?
         var size: Int
         var style_size: Int?
         var settings: Settings
 
         init(job: BatchJob) {
-            content = job.content; style = job.style; output = job.output
+            content = job.content; output = job.output
+            if job.styles.count == 1 { style = job.styles[0] } else { styles = job.styles }
             size = job.size; style_size = job.styleSize; settings = job.settings
         }
     }
@@ -69,7 +80,8 @@ public struct BatchJob: Equatable, Sendable {
     /// given as an integer does not say which field it was.
     struct Line: Decodable {
         var content: String
-        var style: String
+        var style: String?
+        var styles: [String]?
         var output: String
         var size: Double?
         var style_size: Double?
@@ -134,7 +146,16 @@ public enum JobList {
             } catch {
                 throw fail("not valid JSON")
             }
-            for (name, value) in [("content", line.content), ("style", line.style), ("output", line.output)] {
+            let styles: [String]
+            switch (line.style, line.styles) {
+            case (let one?, nil): styles = [one]
+            case (nil, let many?):
+                guard (1...Settings.maxStyles).contains(many.count) else { throw fail("'styles' must list 1 to \(Settings.maxStyles) images, got \(many.count)") }
+                styles = many
+            case (nil, nil): throw fail("missing 'style' (or 'styles', a list)")
+            case (_?, _?): throw fail("give 'style' or 'styles', not both")
+            }
+            for (name, value) in [("content", line.content), ("output", line.output)] + styles.map({ ("style", $0) }) {
                 guard !value.isEmpty else { throw fail("'\(name)' is empty") }
                 guard value.utf8.count <= maxPathBytes, !value.utf8.contains(0) else { throw fail("'\(name)' is not a usable path") }
             }
@@ -150,18 +171,21 @@ public enum JobList {
             }
             let size = try side(line.size, "size") ?? defaultSize
             let styleSize = try side(line.style_size, "style_size")
-            let settings = line.settings ?? Settings()
+            var settings = line.settings ?? Settings()
+            let given = ((try? JSONSerialization.jsonObject(with: Data(raw)) as? [String: Any])?["settings"] as? [String: Any]) ?? [:]
+            // Without blend weights, several styles weigh the same, as on the command line.
+            if given["styleBlend"] == nil { settings.styleBlend = Array(repeating: 1 / Double(styles.count), count: styles.count) }
             do { try settings.validate() } catch { throw fail("settings: \(error)") }
-            if let obj = try? JSONSerialization.jsonObject(with: Data(raw)) as? [String: Any],
-               let s = obj["settings"] as? [String: Any] {
-                let unknown = s.keys.filter { Settings.CodingKeys(rawValue: $0) == nil }.sorted()
-                if !unknown.isEmpty { notes.append("\(source):\(lineNo): settings this version does not know were ignored: \(unknown.joined(separator: ", "))") }
+            guard settings.styleBlend.count == styles.count else {
+                throw fail("settings: 'styleBlend' has \(settings.styleBlend.count) weights for \(styles.count) styles")
             }
+            let unknown = given.keys.filter { Settings.CodingKeys(rawValue: $0) == nil }.sorted()
+            if !unknown.isEmpty { notes.append("\(source):\(lineNo): settings this version does not know were ignored: \(unknown.joined(separator: ", "))") }
             let resolved = (line.output.hasPrefix("/") ? line.output : (directory as NSString).appendingPathComponent(line.output))
             let key = (resolved as NSString).standardizingPath
             if let other = outputs[key] { throw fail("output \(Text.escaped(line.output)) is also the output of line \(other)") }
             outputs[key] = lineNo
-            jobs.append(BatchJob(index: jobs.count, line: lineNo, content: line.content, style: line.style, output: line.output,
+            jobs.append(BatchJob(index: jobs.count, line: lineNo, content: line.content, styles: styles, output: line.output,
                                  size: size, styleSize: styleSize, settings: settings))
         }
         return Loaded(jobs: jobs, directory: directory, notes: notes)

@@ -33,7 +33,10 @@ struct BatchPlanCommand: ParsableCommand {
     var contents: [String]
 
     @Option(parsing: .upToNextOption, help: "Style images, or folders of them.")
-    var styles: [String]
+    var styles: [String] = []
+
+    @Option(name: .customLong("style-set"), help: "Style images blended as one style of the plan, comma-separated (a.jpg,b.jpg); give it again for more sets. Weights from --style-blend (repeat it to sweep), else equal.")
+    var styleSets: [String] = []
 
     @Option(name: [.short, .customLong("output")], help: "Folder for jobs.jsonl, the results, .sessions/ and failed.jsonl (made if missing).")
     var outdir: String
@@ -46,7 +49,7 @@ struct BatchPlanCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let plan = try BatchPlan.make(contents: contents, styles: styles, engineArguments: engineArguments)
+            let plan = try BatchPlan.make(contents: contents, styles: styles, styleSets: styleSets, engineArguments: engineArguments)
             var isDir: ObjCBool = false
             if FileManager.default.fileExists(atPath: outdir, isDirectory: &isDir) {
                 guard isDir.boolValue else { throw RestyleError.badInput("-o \(outdir): exists and is not a folder") }
@@ -75,13 +78,25 @@ struct BatchPlan {
 
     static let imageExtensions: Set<String> = ["png", "jpg", "jpeg"]
     /// Options whose single value is already a comma list: their sweep values come from repeating them.
-    static let listValued: Set<String> = ["--content-layers", "--style-layers"]
+    static let listValued: Set<String> = ["--content-layers", "--style-layers", "--style-blend"]
     /// Options of `run` that are not part of a job.
     static let notForJobs: Set<String> = ["--max-memory"]
 
-    static func make(contents: [String], styles: [String], engineArguments: [String]) throws -> BatchPlan {
+    static func make(contents: [String], styles: [String], styleSets: [String] = [], engineArguments: [String]) throws -> BatchPlan {
         let cs = try expand(contents, option: "--contents")
-        let ss = try expand(styles, option: "--styles")
+        guard !styles.isEmpty || !styleSets.isEmpty else { throw RestyleError.badInput("--styles: give at least one image or folder (or --style-set)") }
+        var ss = try styles.isEmpty ? [] : expand(styles, option: "--styles").map { [$0] }
+        for set in styleSets {
+            let files = set.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            guard (2...Settings.maxStyles).contains(files.count), !files.contains(where: \.isEmpty) else {
+                throw RestyleError.badInput("--style-set '\(Text.escaped(set))': 2 to \(Settings.maxStyles) image files, separated by commas")
+            }
+            ss.append(try files.map { f in
+                let e = try expand([f], option: "--style-set")
+                guard e.count == 1 else { throw RestyleError.badInput("--style-set \(Text.escaped(f)): a set lists image files, not folders") }
+                return e[0]
+            })
+        }
         let sweeps = try parseSweeps(engineArguments)
         // Each combination of swept values, as the arguments `restyle run` would take, parsed by the
         // same EngineOptions so every engine option (and any added later) means the same here.
@@ -93,7 +108,7 @@ struct BatchPlan {
             throw RestyleError.badInput("batch plan: \(cs.count) × \(ss.count) × \(combos.count) jobs is over the limit of \(JobList.maxJobs)")
         }
         let swept = sweeps.filter { $0.values.count > 1 }.map(\.name)
-        var made: [(settings: Settings, size: Int, styleSize: Int?, tag: String)] = []
+        var made: [(settings: Settings, size: Int, styleSize: Int?, tag: String, blendGiven: Bool)] = []
         for combo in combos {
             let args = combo.flatMap { [$0.0, $0.1] }
             let engine: EngineOptions
@@ -104,14 +119,21 @@ struct BatchPlan {
             if engine.iterations == nil { settings.iterations = 500 }
             if case .image(let p) = settings.initKind { settings.initKind = .image(try expand([p], option: "--init")[0]) }
             let tag = combo.filter { swept.contains($0.0) }.map { tagPart($0.0, $0.1) }.joined(separator: "__")
-            made.append((settings, engine.size ?? JobList.defaultSize, engine.styleSize, tag))
+            made.append((settings, engine.size ?? JobList.defaultSize, engine.styleSize, tag, engine.styleBlend != nil))
         }
         var jobs: [BatchJob] = []
         var names: Set<String> = []
         for c in cs {
             for s in ss {
                 for m in made {
-                    var name = [stem(c), stem(s), m.tag].filter { !$0.isEmpty }.joined(separator: "__")
+                    var settings = m.settings
+                    if settings.styleBlend.count != s.count {
+                        guard !m.blendGiven else {
+                            throw RestyleError.badInput("batch plan: --style-blend gives \(settings.styleBlend.count) weights, but the style \(s.map(stem).joined(separator: "+")) has \(s.count) images")
+                        }
+                        settings.styleBlend = Array(repeating: 1 / Double(s.count), count: s.count)
+                    }
+                    var name = [stem(c), s.map(stem).joined(separator: "+"), m.tag].filter { !$0.isEmpty }.joined(separator: "__")
                     // Two inputs of the same name from different folders: number the later ones.
                     if names.contains(name.lowercased()) {
                         var k = 2
@@ -119,8 +141,8 @@ struct BatchPlan {
                         name += "-\(k)"
                     }
                     names.insert(name.lowercased())
-                    jobs.append(BatchJob(index: jobs.count, line: jobs.count + 1, content: c, style: s, output: name + ".png",
-                                         size: m.size, styleSize: m.styleSize, settings: m.settings))
+                    jobs.append(BatchJob(index: jobs.count, line: jobs.count + 1, content: c, styles: s, output: name + ".png",
+                                         size: m.size, styleSize: m.styleSize, settings: settings))
                 }
             }
         }

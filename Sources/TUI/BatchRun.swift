@@ -182,12 +182,12 @@ final class BatchRunner {
             }
         }
         if opt == nil {
-            let inputs = try Inputs.load(content: list.resolve(job.content), style: list.resolve(job.style), size: job.size,
+            let inputs = try Inputs.load(content: list.resolve(job.content), styles: job.styles.map(list.resolve), size: job.size,
                                          styleSize: job.styleSize, settings: settings, memoryLimit: memoryLimit)
-            let key = "\(list.resolve(job.style))|\(inputs.style.width)x\(inputs.style.height)|\(job.settings.pooling)|\(job.settings.styleLayers)"
-            // Only the plain colour mode's targets are the style's own: `match` and `luminance` derive
-            // them from each content.
-            let shareable = settings.colors == .style
+            let key = "\(list.resolve(job.styles[0]))|\(inputs.style.width)x\(inputs.style.height)|\(job.settings.pooling)|\(job.settings.styleLayers)"
+            // Only the plain colour mode's targets of a single style are the style's own: `match` and
+            // `luminance` derive them from each content, and a blend's are the blend's.
+            let shareable = settings.colors == .style && job.styles.count == 1
             let cached = shareable ? grams.first { $0.key == key }?.grams : nil
             let o = try inputs.makeOptimization(weights: weights, settings: settings, styleGrams: cached)
             if shareable && cached == nil {
@@ -213,10 +213,10 @@ final class BatchRunner {
         if o.acceptedSteps == 0 && o.rejectedSteps > 0 {
             throw RestyleError.badInput("no step was accepted: every step went non-finite (lower α, β, γ or lr)")
         }
-        var text = Snapshot.textChunks(settings: o.settings, iteration: o.iteration, content: job.content, style: job.style,
-                                       width: o.width, height: o.height)
+        var text = Snapshot.textChunks(settings: o.settings, iteration: o.iteration, content: job.content,
+                                       style: job.styles.joined(separator: ","), width: o.width, height: o.height)
         text.append((BatchPaths.hashKey, paths.hash))
-        try ImageIO.write(o.image, to: paths.output, format: .png, text: text)
+        try ImageIO.write(o.image, to: paths.output, format: .png, text: text, alpha: o.alpha)
         unlink(paths.session)
         let from = resumedFrom.map { ", resumed from iteration \($0)" } ?? ""
         return Result(kind: .done, detail: String(format: "%d it  loss %.9g  %.1f s%@", o.iteration, o.terms.total, o.elapsed, from))

@@ -50,7 +50,7 @@ struct SheetLayout {
     let list: JobList.Loaded
 
     static func describe(_ job: BatchJob) -> [(String, String)] {
-        [("style", BatchPlan.stem(job.style)), ("size", "\(job.size)"), ("style-size", job.styleSize.map(String.init) ?? "auto")]
+        [("style", job.styles.map(BatchPlan.stem).joined(separator: "+")), ("size", "\(job.size)"), ("style-size", job.styleSize.map(String.init) ?? "auto")]
             + job.settings.keyValues
     }
 
@@ -69,7 +69,7 @@ struct SheetLayout {
             var lines: [String] = []
             if contentsVary || shown.isEmpty { lines.append(BatchPlan.stem(d.job.content)) }
             for (k, v) in shown { lines.append(k == "style" ? v : "\(k) \(v)") }
-            if shown.isEmpty { lines.append(BatchPlan.stem(d.job.style)) }
+            if shown.isEmpty { lines.append(d.job.styles.map(BatchPlan.stem).joined(separator: "+")) }
             cells[row, default: [:]][column] = (d.job, lines)
         }
     }

@@ -31,7 +31,7 @@ final class JobListTests: XCTestCase {
         XCTAssertEqual(l.jobs[1].index, 1)
         XCTAssertEqual(l.jobs[1].line, 4)
         XCTAssertEqual(l.resolve(l.jobs[0].content), "/out/a.jpg")
-        XCTAssertEqual(l.resolve(l.jobs[0].style), "/s/b.png")
+        XCTAssertEqual(l.resolve(l.jobs[0].styles[0]), "/s/b.png")
         XCTAssertEqual(l.notes.count, 1, "the unknown setting is reported: \(l.notes)")
         XCTAssertTrue(l.notes[0].contains("future"))
     }
@@ -53,8 +53,35 @@ final class JobListTests: XCTestCase {
         assertRefused("{\"content\": \"" + String(repeating: "a", count: JobList.maxLineBytes) + "\"}\n", "the limit is")
         assertRefused("{\"content\": \"c\\u0000\", \"style\": \"a\", \"output\": \"o.png\"}\n", "not a usable path")
         assertRefused("{\"content\": \"c\u{0}\", \"style\": \"a\", \"output\": \"o.png\"}\n", "not valid JSON")
+        assertRefused("{\"content\": \"c\", \"output\": \"o.png\"}\n", "missing 'style' (or 'styles'")
+        assertRefused("{\"content\": \"c\", \"style\": \"a\", \"styles\": [\"a\", \"b\"], \"output\": \"o.png\"}\n", "not both")
+        assertRefused("{\"content\": \"c\", \"styles\": [], \"output\": \"o.png\"}\n", "1 to 8 images, got 0")
+        assertRefused("{\"content\": \"c\", \"styles\": [\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\"], \"output\": \"o.png\"}\n", "got 9")
+        assertRefused("{\"content\": \"c\", \"styles\": [\"a\", \"\"], \"output\": \"o.png\"}\n", "'style' is empty")
+        assertRefused("{\"content\": \"c\", \"styles\": [\"a\", 3], \"output\": \"o.png\"}\n", "'styles.[1]' has the wrong type")
+        assertRefused("{\"content\": \"c\", \"styles\": [\"a\", \"b\"], \"output\": \"o.png\", \"settings\": {\"styleBlend\": [1, 2, 3]}}\n",
+                      "3 weights for 2 styles")
         // Deep nesting is bounded by the line limit and refused by the decoder, without a crash.
         assertRefused("{\"content\":" + String(repeating: "[", count: 20_000) + "\n", "jobs.jsonl:1")
+    }
+
+    func testSeveralStylesAreOneJob() throws {
+        let l = try parse("{\"content\": \"c.png\", \"styles\": [\"a.png\", \"/b.png\"], \"output\": \"o.png\"}\n"
+            + "{\"content\": \"c.png\", \"styles\": [\"a.png\", \"b.png\"], \"output\": \"p.png\", \"settings\": {\"styleBlend\": [3, 1]}}\n"
+            + "{\"content\": \"c.png\", \"styles\": [\"a.png\"], \"output\": \"q.png\"}\n")
+        XCTAssertEqual(l.jobs[0].styles, ["a.png", "/b.png"])
+        // Without weights the styles weigh the same, as on the command line.
+        XCTAssertEqual(l.jobs[0].settings.styleBlend, [0.5, 0.5])
+        XCTAssertEqual(l.jobs[1].settings.normalizedBlend, [0.75, 0.25])
+        // A one-element list is the same job as `style`, with the same hash (so done outputs stay done).
+        let one = try parse("{\"content\": \"c.png\", \"style\": \"a.png\", \"output\": \"q.png\"}\n").jobs[0]
+        var third = l.jobs[2]
+        third.index = one.index; third.line = one.line
+        XCTAssertEqual(third, one)
+        XCTAssertEqual(l.jobs[2].settingsHash, one.settingsHash)
+        // Written back: one style as `style`, several as `styles`.
+        XCTAssertTrue(try l.jobs[0].jsonLine().contains("\"styles\":[\"a.png\",\"/b.png\"]"))
+        XCTAssertTrue(try one.jsonLine().contains("\"style\":\"a.png\""))
     }
 
     func testTooManyJobsAndEmptyList() throws {
@@ -85,7 +112,9 @@ final class JobListTests: XCTestCase {
         XCTAssertNotEqual(changed.settingsHash, jobs[0].settingsHash)
         changed = jobs[0]; changed.size = 65
         XCTAssertNotEqual(changed.settingsHash, jobs[0].settingsHash)
-        changed = jobs[0]; changed.style = "/t.png"
+        changed = jobs[0]; changed.styles = ["/t.png"]
+        XCTAssertNotEqual(changed.settingsHash, jobs[0].settingsHash)
+        changed = jobs[0]; changed.styles = ["/s.png", "/t.png"]; changed.settings.styleBlend = [0.5, 0.5]
         XCTAssertNotEqual(changed.settingsHash, jobs[0].settingsHash)
         changed = jobs[0]; changed.output = "elsewhere.png"
         XCTAssertEqual(changed.settingsHash, jobs[0].settingsHash)

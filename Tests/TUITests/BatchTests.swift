@@ -74,6 +74,38 @@ final class BatchTests: RunTestCase {
         XCTAssertEqual(started.jobs[0].content, (dir as NSString).standardizingPath + "/d/a.png")
     }
 
+    /// `--style-set`: several styles blended as one style of the plan, with `--style-blend` repeated to
+    /// sweep; the job runs with every style and records them.
+    func testStyleSetsAreBlendedJobs() throws {
+        let s1 = try image("s/s1.png", 32, 32, seed: 3), s2 = try image("s/s2.png", 32, 32, seed: 4), c = try image("c.png", 40, 32)
+        let plan = try BatchPlan.make(contents: [c], styles: [s1], styleSets: ["\(s1),\(s2)"], engineArguments: ["--size", "32", "--iterations", "2"])
+        XCTAssertEqual(plan.jobs.map(\.output), ["c__s1.png", "c__s1+s2.png"])
+        XCTAssertEqual(plan.jobs[1].styles, [s1, s2].map { ($0 as NSString).standardizingPath })
+        XCTAssertEqual(plan.jobs[1].settings.styleBlend, [0.5, 0.5])
+        XCTAssertEqual(plan.jobs[0].settings.styleBlend, [1])
+        let swept = try BatchPlan.make(contents: [c], styles: [], styleSets: ["\(s1),\(s2)"],
+                                       engineArguments: ["--style-blend", "1,3", "--style-blend", "3,1"])
+        XCTAssertEqual(swept.jobs.map(\.settings.normalizedBlend), [[0.25, 0.75], [0.75, 0.25]])
+        XCTAssertEqual(swept.swept, ["--style-blend"])
+        for (sets, styles, args, expect) in [([s1], [String](), [String](), "2 to 8 image files"),
+                                             (["\(s1),\(dir)/s"], [], [], "not folders"),
+                                             (["\(s1),\(s2)"], [s1], ["--style-blend", "1,2"], "gives 2 weights, but the style s1 has 1"),
+                                             ([], [], [], "give at least one")] {
+            XCTAssertThrowsError(try BatchPlan.make(contents: [c], styles: styles, styleSets: sets, engineArguments: args), "\(sets)") {
+                XCTAssertTrue("\($0)".contains(expect), "\(sets): \($0)")
+            }
+        }
+        // Run: the blended job writes its picture, with both styles and the weights in its text.
+        let r = try restyle(["batch", "plan", "--contents", c, "--style-set", "\(s1),\(s2)", "--style-blend", "3,1", "--size", "32",
+                             "--iterations", "2", "-o", dir + "/o"])
+        XCTAssertEqual(r.code, 0, r.stderr)
+        let run = try restyle(["batch", "run", dir + "/o/jobs.jsonl", "--threads", "1"])
+        XCTAssertEqual(run.code, 0, run.stderr)
+        let text = try ImageIO.readPNGText(dir + "/o/c__s1+s2.png")
+        XCTAssertTrue(text.contains { $0.0 == "style" && $0.1.hasSuffix("s1.png,\((s2 as NSString).standardizingPath)") }, "\(text)")
+        XCTAssertTrue(text.contains { $0 == ("style-blend", "0.75,0.25") }, "\(text)")
+    }
+
     func testPlanRefusals() throws {
         _ = try image("c.png", 32, 32)
         let c = dir + "/c.png"

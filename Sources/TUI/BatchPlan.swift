@@ -64,7 +64,8 @@ struct BatchPlanCommand: ParsableCommand {
             }
             try JobList.write(plan.jobs, to: list)
             let swept = plan.swept.isEmpty ? "" : ", sweeping " + plan.swept.joined(separator: ", ")
-            print("wrote \(Text.escaped(list)): \(plan.jobs.count) jobs (\(plan.contentCount) contents × \(plan.styleCount) styles × \(plan.combinationCount) settings\(swept))")
+            func n(_ k: Int, _ word: String) -> String { "\(k) \(word)\(k == 1 ? "" : "s")" }
+            print("wrote \(Text.escaped(list)): \(n(plan.jobs.count, "job")) (\(n(plan.contentCount, "content")) × \(n(plan.styleCount, "style")) × \(n(plan.combinationCount, "setting"))\(swept))")
         }
     }
 }

@@ -110,6 +110,13 @@ public final class LBFGS: Optimizer {
         UnsafeMutableRawPointer(b.ptr).assumingMemoryBound(to: UInt16.self)
     }
 
+    /// Stores `v` (`count` floats) as a pair vector in this optimiser's precision.
+    func store(_ v: UnsafePointer<Float>, into b: FloatBuffer) {
+        if precision == .float { memcpy(b.ptr, v, count * 4); return }
+        let h = Self.halves(b)
+        for i in 0..<count { h[i] = BFloat16.pack(v[i]) }
+    }
+
     /// aᵀb in double, `a` a stored pair vector.
     func dot(_ a: FloatBuffer, _ b: UnsafePointer<Float>, _ n: Int) -> Double {
         precision == .float ? cblas_dsdot(Int32(n), a.ptr, 1, b, 1) : BFloat16.dot(Self.halves(a), b, count: n)

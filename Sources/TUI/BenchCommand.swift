@@ -123,6 +123,10 @@ struct BenchCommand: ParsableCommand {
         print(String(format: "  peak RSS               %.0f MB (estimate %.0f MB with %d pairs; %.0f MB with the full history of %d, ",
                      Double(rss) / 1e6, Double(estimate) / 1e6, pairs ?? 0, Double(full) / 1e6, settings.lbfgsHistory)
               + settings.lbfgsPrecision.rawValue + ")")
+        // The save above filled the history and reset the peak, so this is an iteration's peak with all of it.
+        let fullPeak = MemoryStats.peakRSS()
+        print(String(format: "  peak RSS, full history %.0f MB (%d pairs: an iteration while an autosave was written; estimate %.0f MB)",
+                     Double(fullPeak) / 1e6, save.historyPairs, Double(full) / 1e6))
         print(String(format: "  weights load           %.3f s", loadSeconds))
         print(String(format: "  autosave               %.0f MB (%d L-BFGS pairs): run paused %.3f s to copy the state, file written in %.2f s meanwhile",
                      Double(save.bytes) / 1e6, save.historyPairs, save.snapshotSeconds, save.writeSeconds))

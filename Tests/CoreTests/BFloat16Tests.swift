@@ -157,6 +157,26 @@ final class BFloat16Tests: XCTestCase {
         XCTAssertEqual(a, try Data(contentsOf: URL(fileURLWithPath: again)))
     }
 
+    /// The bench fills the history for its autosave figure through `LBFGS.store`: with half pairs it
+    /// once copied float-sized vectors into them (a heap overrun). The filled state saves and resumes.
+    func testTheBenchFillsAHalfHistoryWithinItsPairs() throws {
+        let w = try Golden.requireWeights()
+        for precision in LBFGSPrecision.allCases {
+            var s = Settings()
+            s.iterations = 2; s.lbfgsHistory = 6; s.lbfgsPrecision = precision
+            let o = try Optimization(weights: w, content: Bench.syntheticImage(width: 33, height: 25, seed: 1),
+                                     style: Bench.syntheticImage(width: 24, height: 24, seed: 2), settings: s)
+            while !o.isFinished { o.iterate() }
+            let path = tempDir() + "/bench.session"
+            let f = try Bench.measureSave(o, to: path)
+            XCTAssertEqual(f.historyPairs, 6)
+            let l = try XCTUnwrap(o.optimizer as? LBFGS)
+            for b in l.s + l.y { XCTAssertEqual(b.count, LBFGS.pairBytes(count: l.count, precision: precision) / 4) }
+            XCTAssertEqual(f.bytes, try Data(contentsOf: URL(fileURLWithPath: path)).count)
+            XCTAssertNoThrow(try Optimization.resume(from: path, weights: w), "\(precision)")
+        }
+    }
+
     /// Settings from before the option hold float pairs; new settings say which.
     func testSettingsWithoutThePrecisionMeanFloat() throws {
         let old = try Settings.decode(json: Data(#"{"alpha":1,"beta":10}"#.utf8)).settings

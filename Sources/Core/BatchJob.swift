@@ -175,6 +175,8 @@ public enum JobList {
             let given = ((try? JSONSerialization.jsonObject(with: Data(raw)) as? [String: Any])?["settings"] as? [String: Any]) ?? [:]
             // Without blend weights, several styles weigh the same, as on the command line.
             if given["styleBlend"] == nil { settings.styleBlend = Array(repeating: 1 / Double(styles.count), count: styles.count) }
+            // A session without the key holds float pairs; a job without it simply takes run's default.
+            if given["lbfgsPrecision"] == nil { settings.lbfgsPrecision = Settings().lbfgsPrecision }
             do { try settings.validate() } catch { throw fail("settings: \(error)") }
             guard settings.styleBlend.count == styles.count else {
                 throw fail("settings: 'styleBlend' has \(settings.styleBlend.count) weights for \(styles.count) styles")

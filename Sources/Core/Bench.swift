@@ -74,10 +74,10 @@ extension Bench {
         _ = o.apply([{ $0.iterations = max($0.iterations, wanted) }])
         if let l = o.optimizer as? LBFGS {
             while l.s.count < l.history, let sb = l.take(), let yb = l.take() {
-                memcpy(sb.ptr, l.d.ptr, l.count * 4); memcpy(yb.ptr, l.d.ptr, l.count * 4)
+                l.store(l.d.ptr, into: sb); l.store(l.d.ptr, into: yb)
                 l.s.append(sb); l.y.append(yb)
                 // ρ = 1/yᵀs of these pairs, so the next step's direction stays finite and it runs in full.
-                l.rho.append(1 / max(cblas_dsdot(Int32(l.count), l.d.ptr, 1, l.d.ptr, 1), 1e-30))
+                l.rho.append(1 / max(l.dot(sb, l.d.ptr, l.count), 1e-30))
             }
             f.historyPairs = l.s.count
         }

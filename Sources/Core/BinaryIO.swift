@@ -107,6 +107,14 @@ public struct BinaryReader {
         offset += count * 4
         for i in 0..<count where !p[i].isFinite { throw corrupt("\(what) holds non-finite values") }
     }
+    /// Exactly `count` 32-bit words, as `floats` lays them out, into `p`, unchecked: for data packed into
+    /// floats (bfloat16 pairs) that its reader validates itself.
+    public mutating func words(into p: UnsafeMutablePointer<Float>, count: Int, _ what: String) throws {
+        let n = try int()
+        guard n == count, count >= 0, count <= remaining / 4 else { throw corrupt("\(what): \(n) values, expected \(count)") }
+        _ = data.withUnsafeBytes { memcpy(p, $0.baseAddress! + offset, count * 4) }
+        offset += count * 4
+    }
     public mutating func floats(count: Int, _ what: String) throws -> [Float] {
         guard count >= 0, count <= remaining / 4 else { throw corrupt("\(what): \(count) values") }
         var a = [Float](repeating: 0, count: count)

@@ -64,6 +64,7 @@ public final class Engine: Sendable {
         p.iteration = o.iteration; p.terms = o.terms; p.elapsed = o.elapsed
         p.imageGeneration = 1
         p.message = message
+        p.estimatedMemory = o.memoryEstimate
         var initial = Shared(progress: p, image: o.image, content: o.contentImage, styles: o.styleImages, alpha: o.alpha,
                              history: o.history, marks: o.marks)
         if o.savedPaused { initial.paused = true; initial.progress.state = .paused }
@@ -295,6 +296,7 @@ public final class Engine: Sendable {
             s.progress.width = o.width
             s.progress.height = o.height
             s.progress.rejectedSteps = o.rejectedSteps
+            s.progress.estimatedMemory = o.memoryEstimate
             if let message { s.progress.message = message }
             return s.progress
         }

@@ -59,6 +59,8 @@ public struct EngineProgress: Sendable {
     public var message: String?
     /// Steps undone so far because they went non-finite.
     public var rejectedSteps = 0
+    /// The pre-flight estimate of the run's peak memory at the present size and settings, in bytes (0: unknown).
+    public var estimatedMemory = 0
     public init(iteration: Int = 0, terms: LossTerms = LossTerms(), settings: Settings = Settings(),
                 state: EngineState = .idle, secondsPerIteration: Double = 0, elapsed: Double = 0,
                 width: Int = 0, height: Int = 0, imageGeneration: Int = 0, message: String? = nil) {

@@ -11,6 +11,11 @@ public struct Inputs: Sendable {
     public var alpha: [Float]?
     /// One line each for what the user should know: an input enlarged a lot, say.
     public var warnings: [String] = []
+    /// The L-BFGS history the memory limit allows, when it is shorter than the settings' (then
+    /// `makeOptimization` uses it, and `warnings` says so).
+    public var fittedHistory: Int?
+    /// The pre-flight estimate of the run's peak memory in bytes (with `fittedHistory`), when a limit was given.
+    public var estimatedBytes: Int?
 
     public var style: RGBImage { styles[0] }
 
@@ -70,22 +75,37 @@ public struct Inputs: Sendable {
             throw RestyleError.badInput("\(path): too small: the image is \(orig.width)×\(orig.height), which at working size is \(fit.width)×\(fit.height); "
                                         + "layer \(VGG19.layers[depth].name) needs at least \(minSide) pixels on each side (raise --size or --style-scale, or use a less elongated image)")
         }
+        var warnings: [String] = []
+        var fittedHistory: Int?, estimatedBytes: Int?, memoryWarning: String?
         if let memoryLimit {
             let largest = ss.max { $0.width * $0.height < $1.width * $1.height }!
             let others = ss.map { 12 * $0.width * $0.height }.reduce(0, +) - 12 * largest.width * largest.height
-            let need = MemoryEstimate.bytes(width: cs.width, height: cs.height, styleWidth: largest.width, styleHeight: largest.height, settings: settings) + others
-            if need > memoryLimit {
-                throw RestyleError.badInput("--size \(size): this run needs about \(MemoryEstimate.describe(need)) of memory; "
-                                            + "the limit is \(MemoryEstimate.describe(memoryLimit)) (lower --size or --lbfgs-history, or raise --max-memory)")
+            // A shorter L-BFGS history before a refusal: it costs some convergence, not the run.
+            guard let fit = MemoryEstimate.fittingHistory(width: cs.width, height: cs.height, styleWidth: largest.width,
+                                                          styleHeight: largest.height, settings: settings,
+                                                          limit: memoryLimit - others) else {
+                let smallest = settings.optimizer == .lbfgs ? min(MemoryEstimate.minimumHistory, settings.lbfgsHistory) : nil
+                let need = MemoryEstimate.bytes(width: cs.width, height: cs.height, styleWidth: largest.width, styleHeight: largest.height,
+                                                settings: settings, history: smallest) + others
+                let history = smallest.map { " even with an L-BFGS history of \($0)" } ?? ""
+                throw RestyleError.badInput("--size \(size): this run needs about \(MemoryEstimate.describe(need)) of memory\(history); "
+                                            + "the limit is \(MemoryEstimate.describe(memoryLimit)) (lower --size, or raise --max-memory)")
+            }
+            estimatedBytes = fit.bytes + others
+            if fit.history < settings.lbfgsHistory {
+                fittedHistory = fit.history
+                memoryWarning = ("memory: L-BFGS history shortened from \(settings.lbfgsHistory) to \(fit.history) pairs to fit "
+                                + "the limit of \(MemoryEstimate.describe(memoryLimit)) (estimated \(MemoryEstimate.describe(fit.bytes + others)))")
             }
         }
-        var warnings: [String] = []
         for (path, orig, fit) in all {
             let factor = Double(max(fit.width, fit.height)) / Double(max(orig.width, orig.height))
             if factor > enlargementWarning {
                 warnings.append("\(path): enlarged \(String(format: "%.0f", factor))× (\(orig.width)×\(orig.height) → \(fit.width)×\(fit.height)); the result will look soft")
             }
         }
+        // Last, so that the TUI's message line (which shows the last warning) shows it.
+        if let memoryWarning { warnings.append(memoryWarning) }
         let content = resized(c0, width: cs.width, height: cs.height)
         let styles = zip(s0, ss).map { resized($0, width: $1.width, height: $1.height) }
         var start: RGBImage?
@@ -95,7 +115,7 @@ public struct Inputs: Sendable {
         }
         let alpha = a0.map { Self.resizedPlane($0, from: (c0.width, c0.height), to: cs) }
         return Inputs(content: content, styles: styles, start: start, originalContent: c0, originalStyles: s0, alpha: alpha,
-                      warnings: warnings)
+                      warnings: warnings, fittedHistory: fittedHistory, estimatedBytes: estimatedBytes)
     }
 
     /// The colour composited over its own mean colour (weighted by alpha), so transparent parts add no
@@ -127,8 +147,15 @@ public struct Inputs: Sendable {
         return Array(resized(img, width: to.width, height: to.height).pixels.prefix(to.width * to.height))
     }
 
+    /// The settings with the history the memory limit allows.
+    public func fitted(_ settings: Settings) -> Settings {
+        var s = settings
+        if let fittedHistory { s.lbfgsHistory = min(s.lbfgsHistory, fittedHistory) }
+        return s
+    }
+
     public func makeOptimization(weights: VGGWeights, settings: Settings, styleGrams: StyleGrams? = nil) throws -> Optimization {
-        try Optimization(weights: weights, content: content, styles: styles, settings: settings, start: start,
+        try Optimization(weights: weights, content: content, styles: styles, settings: fitted(settings), start: start,
                          originalContent: originalContent, originalStyles: originalStyles, alpha: alpha, styleGrams: styleGrams)
     }
 }

@@ -42,41 +42,67 @@ public enum MemoryEstimate {
         return total
     }
 
-    /// Floats of one network plan at (height, width) through layer `depth`: activations, the conv copies a
-    /// loss may read, two gradient buffers and the Winograd scratch.
-    static func networkFloats(height: Int, width: Int, depth: Int) -> Int {
-        var shape = PaddedShape(c: 3, h: height, w: width)
-        var total = shape.count, largest = shape.count
-        for layer in VGG19.layers.prefix(depth + 1) {
-            switch layer.kind {
-            case .conv(_, _, let cout):
-                shape = PaddedShape(c: cout, h: shape.h, w: shape.w)
-                total += 2 * shape.count  // output, and a pre-ReLU copy when a loss reads it
-            case .pool:
-                shape = Ops.pooledShape(shape)
-                total += shape.count
-            case .relu: break
-            }
-            largest = max(largest, shape.count)
-        }
-        return total + 2 * largest + WinogradScratch.defaultFloats
+    /// Bytes of the network plan an objective builds at (height, width) for these layers: exactly what
+    /// `VGGNetwork` allocates for activations, copies and backward records, plus the Winograd scratch.
+    static func networkBytes(height: Int, width: Int, settings: Settings, memoryPlan: VGGNetwork.MemoryPlan) -> Int {
+        let cs = settings.contentLayers.compactMap(VGG19.index), ss = settings.styleLayers.compactMap(VGG19.index)
+        let depth = (cs + ss).max() ?? VGG19.layers.count - 1
+        let taps = Set((cs + ss).filter { VGG19.layers[$0].isConv })
+        let read = memoryPlan == .forwardOnly ? Set(ss) : Set(cs + ss)
+        guard let plan = try? VGGNetwork.Plan(height: height, width: width, depth: depth, pooling: settings.pooling,
+                                              read: read, tappedConvs: taps, memoryPlan: memoryPlan) else { return 0 }
+        // The objective's copies of the content features.
+        let contentCopies = Set(cs).reduce(0) { $0 + plan.stages[$1].outShape.count }
+        return plan.bytes + 4 * (WinogradScratch.defaultFloats + (memoryPlan == .forwardOnly ? 0 : contentCopies))
+    }
+
+    /// Bytes the optimiser holds for `n` image floats with a history of `history` pairs: L-BFGS keeps
+    /// three vectors and, while a new pair replaces the oldest, one pair more than its history.
+    public static func optimizerBytes(n: Int, settings: Settings, history: Int? = nil) -> Int {
+        guard settings.optimizer == .lbfgs else { return 2 * n * 4 }
+        let pairs = (history ?? settings.lbfgsHistory) + 1
+        return 3 * n * 4 + 2 * pairs * LBFGS.pairBytes(count: n, precision: settings.lbfgsPrecision)
     }
 
     /// Peak bytes of a run at this working size: the style plan (freed before the working one is
     /// built), the working plan, the image-sized vectors of the optimisation and optimiser (a full
-    /// L-BFGS history), and the copies the engine publishes.
-    public static func bytes(width: Int, height: Int, styleWidth: Int, styleHeight: Int, settings: Settings) -> Int {
+    /// L-BFGS history unless `history` is given), and the copies the engine publishes.
+    public static func bytes(width: Int, height: Int, styleWidth: Int, styleHeight: Int, settings: Settings,
+                             history: Int? = nil) -> Int {
         let depth = (settings.contentLayers + settings.styleLayers).compactMap(VGG19.index).max() ?? VGG19.layers.count - 1
         let n = 3 * width * height
-        let net = networkFloats(height: height, width: width, depth: depth)
-        let styleNet = networkFloats(height: styleHeight, width: styleWidth, depth: depth)
-        let optimizer = settings.optimizer == .lbfgs ? 3 * n + 2 * n * (settings.lbfgsHistory + 1) : 2 * n
+        let net = networkBytes(height: height, width: width, settings: settings, memoryPlan: .compact)
+        let styleNet = networkBytes(height: styleHeight, width: styleWidth, settings: settings, memoryPlan: .forwardOnly)
         // x, g and their copies from before a step; content, style and start images; published copies.
-        let vectors = 4 * n + 3 * n + 3 * styleWidth * styleHeight + 3 * n
-        let floats = max(styleNet, net + vectors + optimizer)
-        let (b, overflow) = floats.multipliedReportingOverflow(by: 4)
-        return overflow ? .max : b + baseline + transformBytes(depth: depth)
+        let vectors = 4 * (4 * n + 3 * n + 3 * styleWidth * styleHeight + 3 * n)
+        let (opt, o1) = optimizerBytes(n: n, settings: settings, history: history).addingReportingOverflow(vectors)
+        let (working, o2) = opt.addingReportingOverflow(net)
+        guard !o1, !o2 else { return .max }
+        return max(styleNet, working) + baseline + transformBytes(depth: depth)
     }
+
+    /// The largest L-BFGS history from `settings.lbfgsHistory` down to `minimumHistory` whose estimate fits
+    /// in `limit`, with that estimate; nil if not even the smallest fits. The estimate grows with the
+    /// history, so the largest fitting one is found by bisection.
+    public static func fittingHistory(width: Int, height: Int, styleWidth: Int, styleHeight: Int, settings: Settings,
+                                      limit: Int) -> (history: Int, bytes: Int)? {
+        func need(_ h: Int) -> Int { bytes(width: width, height: height, styleWidth: styleWidth, styleHeight: styleHeight, settings: settings, history: h) }
+        let full = settings.lbfgsHistory
+        if need(full) <= limit { return (full, need(full)) }
+        guard settings.optimizer == .lbfgs else { return nil }
+        let low = min(minimumHistory, full)
+        guard need(low) <= limit else { return nil }
+        var lo = low, hi = full  // need(lo) fits, need(hi) does not
+        while hi - lo > 1 {
+            let mid = (lo + hi) / 2
+            if need(mid) <= limit { lo = mid } else { hi = mid }
+        }
+        return (lo, need(lo))
+    }
+
+    /// Below this many pairs L-BFGS is hardly better than gradient descent: a run that cannot keep them
+    /// is refused instead.
+    public static let minimumHistory = 5
 
     /// The memory this process may use: the smallest of physical memory, the cgroup's limit and
     /// `ulimit -v`.
@@ -100,5 +126,15 @@ public enum MemoryEstimate {
 
     public static func describe(_ bytes: Int) -> String {
         bytes >= 1 << 30 ? String(format: "%.1f GB", Double(bytes) / Double(1 << 30)) : "\(bytes >> 20) MB"
+    }
+}
+
+extension Optimization {
+    /// The pre-flight estimate of this run's peak memory at its present working size and settings.
+    public var memoryEstimate: Int {
+        let largest = styleImages.max { $0.width * $0.height < $1.width * $1.height }!
+        let others = styleImages.map { 12 * $0.width * $0.height }.reduce(0, +) - 12 * largest.width * largest.height
+        return MemoryEstimate.bytes(width: width, height: height, styleWidth: largest.width, styleHeight: largest.height,
+                                    settings: settings) + others
     }
 }

@@ -64,7 +64,8 @@ public final class Objective {
             // Styles first, each in a plan of its own that is freed before the next and the working plan.
             for style in styles {
                 let sNet = try VGGNetwork(weights: weights, height: style.height, width: style.width, depth: depth,
-                                          pooling: settings.pooling, tappedConvs: taps, convPolicy: convPolicy)
+                                          pooling: settings.pooling, tappedConvs: taps, read: Set(ss),
+                                          memoryPlan: .forwardOnly, convPolicy: convPolicy)
                 _ = style.pixels.withUnsafeBufferPointer { sNet.forward($0.baseAddress!) }
                 var targets: [Int: ([Float], Double)] = [:]
                 for l in Set(ss) {
@@ -78,14 +79,23 @@ public final class Objective {
         }
         self.styleGramsKey = StyleGrams.Key(styles: styles, pooling: settings.pooling)
         net = try VGGNetwork(weights: weights, height: height, width: width, depth: depth,
-                             pooling: settings.pooling, tappedConvs: taps, convPolicy: convPolicy)
+                             pooling: settings.pooling, tappedConvs: taps, read: Set(cs + ss),
+                             memoryPlan: .compact, convPolicy: convPolicy)
         netGrad = try FloatBuffer(count: 3 * width * height)
-        _ = content.pixels.withUnsafeBufferPointer { net.forward($0.baseAddress!) }
         for l in Set(cs) {
             let shape = net.stages[l].outShape
             let b = try FloatBuffer(count: shape.count)
-            b.copy(from: net.output(l), count: shape.count)
-            contentTargets[l] = (b, Self.sumSquares(UnsafeBufferPointer(start: b.ptr, count: shape.count)))
+            contentTargets[l] = (b, 0)
+        }
+        // Copied as each is made: the compact plan may not keep a stage after the pass.
+        _ = content.pixels.withUnsafeBufferPointer {
+            net.forward($0.baseAddress!) { [net] l in
+                guard let (b, _) = self.contentTargets[l] else { return }
+                b.copy(from: net.output(l), count: b.count)
+            }
+        }
+        for (l, (b, _)) in contentTargets {
+            contentTargets[l] = (b, Self.sumSquares(UnsafeBufferPointer(start: b.ptr, count: b.count)))
         }
         for l in Set(ss) {
             let c = net.stages[l].outShape.c
@@ -128,53 +138,20 @@ public final class Objective {
 
     /// As `evaluate`, but nil if `cancel` was set before it finished (then `grad` holds garbage).
     public func evaluate(_ x: UnsafePointer<Float>, grad: UnsafeMutablePointer<Float>?, cancel: CancelFlag?) -> LossTerms? {
-        guard net.forward(x, cancel: cancel) else { return nil }
         let a = settings.alpha, b = settings.beta
         var ec = 0.0, es = 0.0
         let nc = Double(max(1, contentStages.count)), ns = Double(max(1, styleStages.count))
-        for l in contentStages {
-            let (target, norm) = contentTargets[l]!
-            let f = net.output(l), t = target.ptr, n = net.stages[l].outShape.count
-            var d2 = 0.0
-            for i in 0..<n { let d = Double(f[i] - t[i]); d2 += d * d }
-            let denom = max(norm, 1e-30)
-            ec += d2 / denom / nc
-            contentScale[l] = Float(a * 2 / denom / nc)
+        // Each read stage is measured as the pass makes it (the compact plan may not keep it), and the
+        // terms are summed afterwards in the order of the layer lists.
+        var contentTerms: [Int: Double] = [:], styleTerms: [Int: [Double]] = [:]
+        let contentSet = Set(contentStages), styleSet = Set(styleStages)
+        let finished = net.forward(x, cancel: cancel) { l in
+            if contentSet.contains(l) { contentTerms[l] = self.contentTerm(l, nc: nc) }
+            if styleSet.contains(l) { styleTerms[l] = self.styleTerms(l, ns: ns) }
         }
-        let blend = settings.normalizedBlend
-        for l in styleStages {
-            let shape = net.stages[l].outShape
-            let cc = shape.c * shape.c
-            let g = grams[l]!.ptr
-            let denom0 = max(styleTargets[0][l]!.1, 1e-30)
-            if styleTargets.count == 1 {
-                // One style: G − G_s in place; E_s is exactly the single-style relative error.
-                let target = styleTargets[0][l]!.0
-                Self.gram(net.output(l), shape, into: g)
-                var d2 = 0.0
-                for i in 0..<cc { g[i] -= target[i]; d2 += Double(g[i]) * Double(g[i]) }
-                es += blend[0] * (d2 / denom0) / ns
-            } else {
-                // E_s = Σ_k w_k E_s(k); its gradient in G is 2 Σ_k w_k (G − G_k)/‖G_k‖², accumulated in g
-                // relative to the first style's norm so that the scale below is the single-style one.
-                let gx = gramScratch[l]!.ptr
-                Self.gram(net.output(l), shape, into: gx)
-                for i in 0..<cc { g[i] = 0 }
-                for (k, targets) in styleTargets.enumerated() {
-                    let (target, norm) = targets[l]!
-                    let denom = max(norm, 1e-30)
-                    var d2 = 0.0
-                    let r = Float(blend[k] * denom0 / denom)
-                    for i in 0..<cc {
-                        let d = gx[i] - target[i]
-                        d2 += Double(d) * Double(d)
-                        g[i] += r * d
-                    }
-                    es += blend[k] * (d2 / denom) / ns
-                }
-            }
-            styleScale[l] = Float(b * 4 / (Double(shape.h * shape.w) * denom0 * ns))
-        }
+        guard finished else { return nil }
+        for l in contentStages { ec += contentTerms[l]! }
+        for l in styleStages { for t in styleTerms[l]! { es += t } }
         let etv = TotalVariation.evaluate(x, width: width, height: height, grad: grad, weight: settings.tv)
         let terms = LossTerms(total: a * ec + b * es + settings.tv * etv, content: ec, style: es, tv: etv)
         guard let grad else { return terms }
@@ -195,6 +172,56 @@ public final class Objective {
         let n = 3 * width * height
         for i in 0..<n { grad[i] += tmp[i] }
         return terms
+    }
+
+    /// Content stage `l`'s share of E_c, as the forward pass makes it; sets its gradient's scale.
+    private func contentTerm(_ l: Int, nc: Double) -> Double {
+        let (target, norm) = contentTargets[l]!
+        let f = net.output(l), t = target.ptr, n = net.stages[l].outShape.count
+        var d2 = 0.0
+        for i in 0..<n { let d = Double(f[i] - t[i]); d2 += d * d }
+        let denom = max(norm, 1e-30)
+        contentScale[l] = Float(settings.alpha * 2 / denom / nc)
+        return d2 / denom / nc
+    }
+
+    /// Style stage `l`'s shares of E_s (one per style), as the forward pass makes it; leaves the blend's
+    /// dE/dG in `grams[l]` and sets its gradient's scale.
+    private func styleTerms(_ l: Int, ns: Double) -> [Double] {
+        let blend = settings.normalizedBlend
+        var es: [Double] = []
+        let shape = net.stages[l].outShape
+        let cc = shape.c * shape.c
+        let g = grams[l]!.ptr
+        let denom0 = max(styleTargets[0][l]!.1, 1e-30)
+        if styleTargets.count == 1 {
+            // One style: G − G_s in place; E_s is exactly the single-style relative error.
+            let target = styleTargets[0][l]!.0
+            Self.gram(net.output(l), shape, into: g)
+            var d2 = 0.0
+            for i in 0..<cc { g[i] -= target[i]; d2 += Double(g[i]) * Double(g[i]) }
+            es.append(blend[0] * (d2 / denom0) / ns)
+        } else {
+            // E_s = Σ_k w_k E_s(k); its gradient in G is 2 Σ_k w_k (G − G_k)/‖G_k‖², accumulated in g
+            // relative to the first style's norm so that the scale below is the single-style one.
+            let gx = gramScratch[l]!.ptr
+            Self.gram(net.output(l), shape, into: gx)
+            for i in 0..<cc { g[i] = 0 }
+            for (k, targets) in styleTargets.enumerated() {
+                let (target, norm) = targets[l]!
+                let denom = max(norm, 1e-30)
+                var d2 = 0.0
+                let r = Float(blend[k] * denom0 / denom)
+                for i in 0..<cc {
+                    let d = gx[i] - target[i]
+                    d2 += Double(d) * Double(d)
+                    g[i] += r * d
+                }
+                es.append(blend[k] * (d2 / denom) / ns)
+            }
+        }
+        styleScale[l] = Float(settings.beta * 4 / (Double(shape.h * shape.w) * denom0 * ns))
+        return es
     }
 }
 

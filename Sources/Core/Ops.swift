@@ -80,16 +80,26 @@ public enum Ops {
 
     public static func pooledShape(_ s: PaddedShape) -> PaddedShape { PaddedShape(c: s.c, h: s.h / 2, w: s.w / 2) }
 
-    /// 2×2 stride-2 pooling, output floor(H/2)×floor(W/2).
-    public static func poolForward(x: UnsafePointer<Float>, _ s: PaddedShape, y: UnsafeMutablePointer<Float>, max useMax: Bool) {
+    /// 2×2 stride-2 pooling, output floor(H/2)×floor(W/2). With `argmax` (max pooling only), also records
+    /// which of the four inputs `poolBackward` would pick (0…3, row-major), `argmaxBytes(s)` bytes.
+    public static func poolForward(x: UnsafePointer<Float>, _ s: PaddedShape, y: UnsafeMutablePointer<Float>, max useMax: Bool,
+                                   argmax: UnsafeMutablePointer<UInt8>? = nil) {
         let o = pooledShape(s)
         parallelFor(s.c, work: s.count) { c in
-            let xp = x + c * s.plane, yp = y + c * o.plane
+            let xp = x + c * s.plane, yp = y + c * o.plane, ap = argmax.map { $0 + c * o.h * o.w }
             for i in 0..<o.h {
                 for j in 0..<o.w {
                     let a = xp[s.at(2 * i, 2 * j)], b = xp[s.at(2 * i, 2 * j + 1)]
                     let d = xp[s.at(2 * i + 1, 2 * j)], e = xp[s.at(2 * i + 1, 2 * j + 1)]
                     yp[o.at(i, j)] = useMax ? Swift.max(Swift.max(a, b), Swift.max(d, e)) : (a + b + d + e) * 0.25
+                    if let ap {
+                        // The comparisons of `poolBackward`, so the record picks what it would.
+                        var best: UInt8 = 0, v = a
+                        if b > v { best = 1; v = b }
+                        if d > v { best = 2; v = d }
+                        if e > v { best = 3 }
+                        ap[i * o.w + j] = best
+                    }
                 }
             }
         }

@@ -127,7 +127,7 @@ public final class Optimization {
     static func makeOptimizer(_ s: Settings, count: Int) throws -> Optimizer {
         switch s.optimizer {
         case .adam: return try Adam(count: count)
-        case .lbfgs: return try LBFGS(count: count, history: s.lbfgsHistory)
+        case .lbfgs: return try LBFGS(count: count, history: s.lbfgsHistory, precision: s.lbfgsPrecision)
         }
     }
 
@@ -265,12 +265,12 @@ public final class Optimization {
             }
         }
         objective.setWeights(alpha: s.alpha, beta: s.beta, tv: s.tv, styleBlend: s.styleBlend)
-        if s.optimizer != settings.optimizer || s.lbfgsHistory != settings.lbfgsHistory {
+        if s.optimizer != settings.optimizer || s.lbfgsHistory != settings.lbfgsHistory || s.lbfgsPrecision != settings.lbfgsPrecision {
             do {
                 optimizer = try Self.makeOptimizer(s, count: x.count)
                 message = message ?? "optimizer: \(s.optimizer.rawValue)"
             } catch {
-                s.optimizer = settings.optimizer; s.lbfgsHistory = settings.lbfgsHistory
+                s.optimizer = settings.optimizer; s.lbfgsHistory = settings.lbfgsHistory; s.lbfgsPrecision = settings.lbfgsPrecision
                 message = "optimizer change refused: \(error)"
             }
         }

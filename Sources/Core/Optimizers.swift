@@ -60,10 +60,15 @@ public final class Adam: Optimizer {
 
 /// L-BFGS after PyTorch's `LBFGS(lr, max_iter=1, history_size)`: two-loop recursion, a fixed step of `lr`,
 /// curvature pairs kept only when yᵀs > 1e-10; the first step is scaled to move pixels by `lr` levels.
+/// With `precision` `.half` the pairs are stored as bfloat16 (two to a float of their buffer), and ρ and the
+/// scale are computed from the stored values, so the recursion uses one consistent set of pairs.
 public final class LBFGS: Optimizer {
     public let kind = OptimizerKind.lbfgs
     public let history: Int
+    public let precision: LBFGSPrecision
     let count: Int
+    /// Floats of one pair vector's buffer.
+    let pairFloats: Int
     var s: [FloatBuffer] = []     // oldest first
     var y: [FloatBuffer] = []
     var rho: [Double] = []
@@ -74,8 +79,9 @@ public final class LBFGS: Optimizer {
     let d: FloatBuffer, prevGrad: FloatBuffer, q: FloatBuffer
     var alpha: [Double]
 
-    public init(count: Int, history: Int) throws {
-        self.count = count; self.history = min(max(1, history), Limits.maxHistory)
+    public init(count: Int, history: Int, precision: LBFGSPrecision = .float) throws {
+        self.count = count; self.history = min(max(1, history), Limits.maxHistory); self.precision = precision
+        pairFloats = Self.pairBytes(count: count, precision: precision) / 4
         d = try FloatBuffer(count: count); prevGrad = try FloatBuffer(count: count); q = try FloatBuffer(count: count)
         alpha = [Double](repeating: 0, count: self.history)
     }
@@ -93,7 +99,33 @@ public final class LBFGS: Optimizer {
 
     /// A vector for a new curvature pair; nil when memory has run out, and the history then simply stays
     /// shorter (the run goes on rather than dies mid-step).
-    func take() -> FloatBuffer? { spare.popLast() ?? (try? FloatBuffer(count: count)) }
+    func take() -> FloatBuffer? { spare.popLast() ?? (try? FloatBuffer(count: pairFloats)) }
+
+    /// Bytes of one vector of a curvature pair of `count` floats.
+    public static func pairBytes(count: Int, precision: LBFGSPrecision) -> Int {
+        precision == .float ? 4 * count : 4 * ((count + 1) / 2)
+    }
+
+    @inline(__always) static func halves(_ b: FloatBuffer) -> UnsafeMutablePointer<UInt16> {
+        UnsafeMutableRawPointer(b.ptr).assumingMemoryBound(to: UInt16.self)
+    }
+
+    /// Stores `v` (`count` floats) as a pair vector in this optimiser's precision.
+    func store(_ v: UnsafePointer<Float>, into b: FloatBuffer) {
+        if precision == .float { memcpy(b.ptr, v, count * 4); return }
+        let h = Self.halves(b)
+        for i in 0..<count { h[i] = BFloat16.pack(v[i]) }
+    }
+
+    /// aᵀb in double, `a` a stored pair vector.
+    func dot(_ a: FloatBuffer, _ b: UnsafePointer<Float>, _ n: Int) -> Double {
+        precision == .float ? cblas_dsdot(Int32(n), a.ptr, 1, b, 1) : BFloat16.dot(Self.halves(a), b, count: n)
+    }
+
+    /// y += alpha·x, `x` a stored pair vector.
+    func axpy(_ alpha: Float, _ x: FloatBuffer, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        if precision == .float { cblas_saxpy(Int32(n), alpha, x.ptr, 1, y, 1) } else { BFloat16.axpy(alpha, Self.halves(x), y, count: n) }
+    }
 
     /// Keeps a dropped pair for reuse only if nothing else holds it. A session snapshot being written on
     /// another thread may: that pair is left to it (and freed when the write ends), since overwriting it
@@ -109,14 +141,27 @@ public final class LBFGS: Optimizer {
         let N = Int32(n)
         guard let yb = take() else { return }
         guard let sb = take() else { spare.append(yb); return }
-        for i in 0..<n { yb.ptr[i] = g[i] - prevGrad.ptr[i]; sb.ptr[i] = Float(lastT) * d.ptr[i] }
-        let ys = cblas_dsdot(N, yb.ptr, 1, sb.ptr, 1)
+        let ys: Double, yy: Double
+        if precision == .float {
+            for i in 0..<n { yb.ptr[i] = g[i] - prevGrad.ptr[i]; sb.ptr[i] = Float(lastT) * d.ptr[i] }
+            ys = cblas_dsdot(N, yb.ptr, 1, sb.ptr, 1)
+            yy = ys > 1e-10 ? cblas_dsdot(N, yb.ptr, 1, yb.ptr, 1) : 0
+        } else {
+            let yh = Self.halves(yb), sh = Self.halves(sb)
+            var sumYS = 0.0, sumYY = 0.0
+            for i in 0..<n {
+                yh[i] = BFloat16.pack(g[i] - prevGrad.ptr[i]); sh[i] = BFloat16.pack(Float(lastT) * d.ptr[i])
+                let yv = Double(BFloat16.unpack(yh[i])), sv = Double(BFloat16.unpack(sh[i]))
+                sumYS += yv * sv; sumYY += yv * yv
+            }
+            ys = sumYS; yy = sumYY
+        }
         if ys > 1e-10 {
             if s.count == history {
                 recycle(s.removeFirst()); recycle(y.removeFirst()); rho.removeFirst()
             }
             s.append(sb); y.append(yb); rho.append(1 / ys)
-            hDiag = ys / cblas_dsdot(N, yb.ptr, 1, yb.ptr, 1)
+            hDiag = ys / yy
         } else {
             spare.append(yb); spare.append(sb)
         }
@@ -130,13 +175,13 @@ public final class LBFGS: Optimizer {
             addPair(grad: g, count: n)
             for i in 0..<n { q.ptr[i] = -g[i] }
             for i in stride(from: s.count - 1, through: 0, by: -1) {
-                alpha[i] = cblas_dsdot(N, s[i].ptr, 1, q.ptr, 1) * rho[i]
-                cblas_saxpy(N, Float(-alpha[i]), y[i].ptr, 1, q.ptr, 1)
+                alpha[i] = dot(s[i], q.ptr, n) * rho[i]
+                axpy(Float(-alpha[i]), y[i], q.ptr, n)
             }
             for i in 0..<n { d.ptr[i] = q.ptr[i] * Float(hDiag) }
             for i in 0..<s.count {
-                let be = cblas_dsdot(N, y[i].ptr, 1, d.ptr, 1) * rho[i]
-                cblas_saxpy(N, Float(alpha[i] - be), s[i].ptr, 1, d.ptr, 1)
+                let be = dot(y[i], d.ptr, n) * rho[i]
+                axpy(Float(alpha[i] - be), s[i], d.ptr, n)
             }
         }
         memcpy(prevGrad.ptr, g, n * 4)
@@ -176,13 +221,23 @@ public final class LBFGS: Optimizer {
         hDiag = try r.finiteDouble("L-BFGS scale"); lastT = try r.finiteDouble("L-BFGS step")
         let pairs = try r.int(in: 0...history, "L-BFGS history length")
         try r.floats(into: d.ptr, count: n, "L-BFGS direction"); try r.floats(into: prevGrad.ptr, count: n, "L-BFGS gradient")
-        // Each pair is 8 + 2·(8 + 4n) bytes: refuse a count the file cannot hold before allocating any.
-        guard pairs <= r.remaining / (24 + 8 * n) else { throw r.corrupt("L-BFGS history longer than the file") }
+        // Each pair is 8 + 2·(8 + pair bytes) bytes: refuse a count the file cannot hold before allocating any.
+        guard pairs <= r.remaining / (24 + 2 * 4 * pairFloats) else { throw r.corrupt("L-BFGS history longer than the file") }
         for _ in 0..<pairs {
             guard let sb = take(), let yb = take() else { throw RestyleError.outOfMemory("L-BFGS history of \(pairs) pairs") }
             rho.append(try r.finiteDouble("L-BFGS ρ"))
-            try r.floats(into: sb.ptr, count: n, "L-BFGS s"); try r.floats(into: yb.ptr, count: n, "L-BFGS y")
+            try readPair(&r, into: sb, "L-BFGS s"); try readPair(&r, into: yb, "L-BFGS y")
             s.append(sb); y.append(yb)
         }
+    }
+
+    /// One stored pair vector, as `encode` wrote it: floats, or bfloat16 values two to a float (an odd
+    /// count's last one padded with zero); every value finite.
+    func readPair(_ r: inout BinaryReader, into b: FloatBuffer, _ what: String) throws {
+        if precision == .float { return try r.floats(into: b.ptr, count: count, what) }
+        try r.words(into: b.ptr, count: pairFloats, what)
+        let h = Self.halves(b)
+        for i in 0..<count where !BFloat16.isFinite(h[i]) { throw r.corrupt("\(what) holds non-finite values") }
+        if count % 2 == 1 && h[count] != 0 { throw r.corrupt("\(what) has a non-zero pad") }
     }
 }

@@ -40,6 +40,8 @@ public struct Settings: Codable, Equatable, Sendable {
     /// Adam's step in pixel units; L-BFGS's step multiplier.
     public var learningRate: Double = 1
     public var lbfgsHistory: Int = 100
+    /// How the curvature pairs are stored (see `LBFGSPrecision`). A session without the key holds float pairs.
+    public var lbfgsPrecision: LBFGSPrecision = .half
     public var contentLayers: [String] = Settings.defaultContentLayers
     public var styleLayers: [String] = Settings.defaultStyleLayers
     public var pooling: Pooling = .max
@@ -96,7 +98,7 @@ public struct Settings: Codable, Equatable, Sendable {
     public var keyValues: [(String, String)] {
         [("alpha", "\(alpha)"), ("beta", "\(beta)"), ("tv", "\(tv)"),
          ("optimizer", optimizer.rawValue), ("lr", "\(learningRate)"),
-         ("lbfgs-history", "\(lbfgsHistory)"),
+         ("lbfgs-history", "\(lbfgsHistory)"), ("lbfgs-precision", lbfgsPrecision.rawValue),
          ("content-layers", contentLayers.joined(separator: ",")),
          ("style-layers", styleLayers.joined(separator: ",")),
          ("pooling", pooling.rawValue), ("iterations", "\(iterations)"),
@@ -111,7 +113,7 @@ public struct Settings: Codable, Equatable, Sendable {
 extension Settings {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case alpha, beta, tv, optimizer, learningRate, lbfgsHistory, contentLayers, styleLayers, pooling
-        case iterations, initKind, seed, styleBlend, colors, styleScale, alphaMode, preset
+        case iterations, initKind, seed, styleBlend, colors, styleScale, alphaMode, preset, lbfgsPrecision
     }
 
     /// Missing keys take their defaults and unknown ones are skipped (`decode(json:)` reports them), so a
@@ -137,6 +139,8 @@ extension Settings {
         styleScale = try c.decodeIfPresent(Double.self, forKey: .styleScale) ?? d.styleScale
         alphaMode = try c.decodeIfPresent(AlphaMode.self, forKey: .alphaMode) ?? d.alphaMode
         preset = try c.decodeIfPresent(String.self, forKey: .preset)
+        // Not the default: files from before the key stored float pairs.
+        lbfgsPrecision = try c.decodeIfPresent(LBFGSPrecision.self, forKey: .lbfgsPrecision) ?? .float
     }
 
     /// Settings from a session's JSON, with the keys this version does not know (to tell the user).

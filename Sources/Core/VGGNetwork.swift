@@ -2,7 +2,13 @@ import Foundation
 
 /// VGG19's convolutional part for one image size, with every buffer planned up front. Only the stages up
 /// to the deepest layer a loss needs are built. Activations are stored in the padded layout of `Ops`;
-/// a ReLU works in place on its convolution's buffer (its output is all the backward pass needs).
+/// a ReLU works in place on its convolution's buffer.
+///
+/// The `compact` memory plan keeps only what the caller reads and what the input gradient needs: the
+/// outputs of the stages a loss reads get buffers of their own; every other activation lives in one of
+/// two work buffers of the largest size, which the backward pass then uses for its gradients. A
+/// convolution's input gradient needs only its weights; a ReLU whose output is not kept leaves a 1-bit
+/// mask, a max pool a byte per output saying which input won (see `BackwardRecords.swift`).
 public final class VGGNetwork {
     public enum Kind: Equatable { case conv(Int), relu, pool }
     public struct Stage {
@@ -36,17 +42,115 @@ public final class VGGNetwork {
     /// What one convolution stage runs.
     public enum ConvAlgorithm: Sendable { case direct, winograd2, winograd4 }
 
+    /// `keepAll`: every activation in a buffer of its own, all readable after `forward` (the bench's
+    /// per-layer error, tests). `compact`: only the stages given as read are readable, and the backward
+    /// pass runs from compact records. `forwardOnly`: as `compact`, with no records (no `backward`).
+    public enum MemoryPlan: Sendable { case keepAll, compact, forwardOnly }
+
+    /// Where each stage's output goes and what each keeps for the backward pass, computed from the shapes
+    /// alone so that `MemoryEstimate` counts exactly what `init` allocates.
+    struct Plan {
+        var stages: [Stage] = []
+        /// Floats of each activation buffer.
+        var buffers: [Int] = []
+        /// The two gradient buffers: indices into `buffers` (the compact plans' work buffers), or nil
+        /// for buffers of their own (`keepAll`).
+        var gradientBuffers: (Int, Int)?
+        var gradientFloats = 0
+        /// Convolutions whose pre-ReLU output a loss reads, copied aside.
+        var convTaps: Set<Int> = []
+        /// ReLU stages that record a bit mask; max-pool stages that record their choices.
+        var reluBits: Set<Int> = []
+        var poolArgmax: Set<Int> = []
+        /// Read stages that live in a work buffer and are computed again in the backward pass, right
+        /// before their gradient is added: the first ReLU (conv1_1 is 3 → 64 channels, 5% of conv1_2's
+        /// work), whose output is the largest activation a loss reads. Readable only while `forward`
+        /// reports it and while `backward` adds its gradient.
+        var recomputed: Set<Int> = []
+
+        init(height: Int, width: Int, depth: Int, pooling: Pooling, read: Set<Int>, tappedConvs: Set<Int>,
+             memoryPlan: MemoryPlan) throws {
+            var shape = PaddedShape(c: 3, h: height, w: width)
+            let layers = Array(VGG19.layers.prefix(depth + 1))
+            var shapes: [PaddedShape] = []
+            for layer in layers {
+                switch layer.kind {
+                case .conv(_, _, let cout): shape = PaddedShape(c: cout, h: shape.h, w: shape.w)
+                case .relu: break
+                case .pool:
+                    shape = Ops.pooledShape(shape)
+                    guard shape.h >= 1, shape.w >= 1 else {
+                        let side = VGG19.minimumSide(depth: shapes.count)
+                        throw RestyleError.badInput("image of \(width)×\(height) is too small for layer \(layer.name); it needs at least \(side)×\(side) pixels")
+                    }
+                }
+                shapes.append(shape)
+            }
+            let inputShape = PaddedShape(c: 3, h: height, w: width)
+            let largest = ([inputShape] + shapes).map(\.count).max()!
+            let compact = memoryPlan != .keepAll
+            if compact { buffers = [largest, largest]; gradientBuffers = (0, 1) } else { gradientFloats = largest }
+            // A convolution's buffer is also its ReLU's (in place): it is kept if either output is read
+            // through it (a read convolution itself is copied aside, as the ReLU overwrites it).
+            var current = -1, inShape = inputShape
+            for (i, layer) in layers.enumerated() {
+                let out = shapes[i]
+                switch layer.kind {
+                case .conv(let k, _, _):
+                    let relu = i + 1 < layers.count && layers[i + 1].kind == .relu
+                    let again = memoryPlan == .compact && current == -1 && relu && read.contains(i + 1)
+                    if again { recomputed.insert(i + 1) }
+                    let keep = !compact || (relu && read.contains(i + 1) && !again)
+                    let output: Int
+                    if keep { output = buffers.count; buffers.append(out.count) } else { output = current == 0 ? 1 : 0 }
+                    stages.append(Stage(name: layer.name, kind: .conv(k), inShape: inShape, outShape: out, input: current, output: output))
+                    if tappedConvs.contains(i) || (compact && read.contains(i)) { convTaps.insert(i) }
+                    current = output
+                case .relu:
+                    stages.append(Stage(name: layer.name, kind: .relu, inShape: inShape, outShape: out, input: current, output: current))
+                    if memoryPlan == .compact && current < 2 { reluBits.insert(i) }
+                case .pool:
+                    let output: Int
+                    if !compact || read.contains(i) { output = buffers.count; buffers.append(out.count) } else { output = current == 0 ? 1 : 0 }
+                    stages.append(Stage(name: layer.name, kind: .pool, inShape: inShape, outShape: out, input: current, output: output))
+                    if memoryPlan == .compact && pooling == .max { poolArgmax.insert(i) }
+                    current = output
+                }
+                inShape = out
+            }
+        }
+
+        /// Every byte `init` allocates for this plan (without the weights and the Winograd scratch).
+        var bytes: Int {
+            var floats = buffers.reduce(0, +) + 2 * gradientFloats + stages[0].inShape.count
+            for t in convTaps { floats += stages[t].outShape.count }
+            var records = 0
+            for r in reluBits { records += Ops.maskBytes(stages[r].outShape.count) }
+            for p in poolArgmax { records += Ops.argmaxBytes(stages[p].inShape) }
+            return 4 * floats + records
+        }
+    }
+
     public let weights: VGGWeights
     public let pooling: Pooling
     public let height: Int
     public let width: Int
     public let stages: [Stage]
+    public let memoryPlan: MemoryPlan
     let inputBuffer: FloatBuffer
     var activations: [FloatBuffer] = []
     /// Pre-activation copies of convolutions that a loss reads (a ReLU overwrites them in place).
     var convTaps: [Int: FloatBuffer] = [:]
+    /// Per ReLU stage whose output is not kept (compact plan): its mask, one bit per element.
+    var reluBits: [Int: ByteBuffer] = [:]
+    /// Per max-pool stage (compact plan): which input each output took.
+    var poolArgmax: [Int: ByteBuffer] = [:]
+    /// Stages whose output `output(_:)` may return.
+    let readable: Set<Int>
     let gradA: FloatBuffer
     let gradB: FloatBuffer
+    /// See `Plan.recomputed`.
+    let recomputed: Set<Int>
     /// Per stage: the convolution's algorithm (`.direct` for stages that are not convolutions).
     public let algorithms: [ConvAlgorithm]
     /// Per stage: a F(4×4) convolution whose ReLU (the next stage) is applied in its output transform, and
@@ -62,38 +166,30 @@ public final class VGGNetwork {
     /// - Parameters:
     ///   - depth: the deepest layer index (in `VGG19.layers`) that will be read.
     ///   - tappedConvs: stage indices of convolutions whose pre-ReLU output is read.
+    ///   - read: with a compact plan, the stages whose output the caller reads (after `forward`, and in
+    ///     `backward`'s `addGradient`); only those can be read.
     public init(weights: VGGWeights, height: Int, width: Int, depth: Int, pooling: Pooling,
-                tappedConvs: Set<Int> = [], convPolicy policy: ConvPolicy = .fromEnvironment) throws {
+                tappedConvs: Set<Int> = [], read: Set<Int> = [], memoryPlan: MemoryPlan = .keepAll,
+                convPolicy policy: ConvPolicy = .fromEnvironment) throws {
         self.weights = weights; self.pooling = pooling; self.height = height; self.width = width
-        var stages: [Stage] = []
-        var shape = PaddedShape(c: 3, h: height, w: width)
-        var current = -1, nextBuffer = 0
-        var shapes: [PaddedShape] = []
-        for layer in VGG19.layers.prefix(depth + 1) {
-            switch layer.kind {
-            case .conv(let k, _, let cout):
-                let out = PaddedShape(c: cout, h: shape.h, w: shape.w)
-                stages.append(Stage(name: layer.name, kind: .conv(k), inShape: shape, outShape: out, input: current, output: nextBuffer))
-                shapes.append(out); current = nextBuffer; nextBuffer += 1; shape = out
-            case .relu:
-                stages.append(Stage(name: layer.name, kind: .relu, inShape: shape, outShape: shape, input: current, output: current))
-            case .pool:
-                let out = Ops.pooledShape(shape)
-                guard out.h >= 1, out.w >= 1 else {
-                    let side = VGG19.minimumSide(depth: stages.count)
-                    throw RestyleError.badInput("image of \(width)×\(height) is too small for layer \(layer.name); it needs at least \(side)×\(side) pixels")
-                }
-                stages.append(Stage(name: layer.name, kind: .pool, inShape: shape, outShape: out, input: current, output: nextBuffer))
-                shapes.append(out); current = nextBuffer; nextBuffer += 1; shape = out
-            }
-        }
+        self.memoryPlan = memoryPlan
+        let plan = try Plan(height: height, width: width, depth: depth, pooling: pooling, read: read,
+                            tappedConvs: tappedConvs, memoryPlan: memoryPlan)
+        let stages = plan.stages
         self.stages = stages
         inputBuffer = try FloatBuffer(count: PaddedShape(c: 3, h: height, w: width).count)
-        activations = try shapes.map { try FloatBuffer(count: $0.count) }
-        for t in tappedConvs where t < stages.count { convTaps[t] = try FloatBuffer(count: stages[t].outShape.count) }
-        let maxCount = ([PaddedShape(c: 3, h: height, w: width)] + shapes).map(\.count).max()!
-        gradA = try FloatBuffer(count: maxCount)
-        gradB = try FloatBuffer(count: maxCount)
+        activations = try plan.buffers.map { try FloatBuffer(count: $0) }
+        for t in plan.convTaps { convTaps[t] = try FloatBuffer(count: stages[t].outShape.count) }
+        for r in plan.reluBits { reluBits[r] = try ByteBuffer(count: Ops.maskBytes(stages[r].outShape.count)) }
+        for p in plan.poolArgmax { poolArgmax[p] = try ByteBuffer(count: Ops.argmaxBytes(stages[p].inShape)) }
+        if let (a, b) = plan.gradientBuffers {
+            gradA = activations[a]; gradB = activations[b]
+        } else {
+            gradA = try FloatBuffer(count: plan.gradientFloats)
+            gradB = try FloatBuffer(count: plan.gradientFloats)
+        }
+        readable = memoryPlan == .keepAll ? Set(stages.indices) : read.union(plan.convTaps).subtracting(plan.recomputed)
+        recomputed = plan.recomputed
         let algorithms = stages.map { st -> ConvAlgorithm in
             guard case .conv = st.kind else { return .direct }
             switch policy {
@@ -119,16 +215,47 @@ public final class VGGNetwork {
         }
     }
 
-    /// The stage's output in padded layout.
+    /// The stage's output in padded layout; with a compact plan, only for a stage given as read.
     public func output(_ stage: Int) -> UnsafeMutablePointer<Float> {
+        if let p = live[stage] { return p }
+        precondition(readable.contains(stage), "stage \(stage) is not kept by this memory plan")
         if let t = convTaps[stage] { return t.ptr }
         return activations[stages[stage].output].ptr
     }
 
+    /// Stages readable now though not kept: a recomputed stage while it is reported or its gradient added.
+    private var live: [Int: UnsafeMutablePointer<Float>] = [:]
+
+    /// Runs convolution stage `i` from `inPtr` into `outPtr` (with its ReLU when fused).
+    private func convolve(_ i: Int, _ inPtr: UnsafePointer<Float>, _ outPtr: UnsafeMutablePointer<Float>) {
+        let st = stages[i]
+        guard case .conv(let k) = st.kind else { return }
+        let w = weights.convs[k]
+        w.bias.withUnsafeBufferPointer { b in
+            switch (algorithms[i], winogradScratch) {
+            case (.winograd2, let scratch?):
+                w.winograd.withUnsafeBufferPointer { u in
+                    Ops.winogradForward(x: inPtr, st.inShape, u: u.baseAddress!, bias: b.baseAddress!,
+                                        cout: w.cout, y: outPtr, scratch: scratch)
+                }
+            case (.winograd4, let scratch?):
+                w.winograd4.withUnsafeBufferPointer { u in
+                    Ops.winograd4Forward(x: inPtr, st.inShape, u: u.baseAddress!, bias: b.baseAddress!,
+                                         cout: w.cout, y: outPtr, scratch: scratch, relu: fusedRelu[i])
+                }
+            default:
+                w.taps.withUnsafeBufferPointer { t in
+                    Ops.convForward(x: inPtr, st.inShape, taps: t.baseAddress!, bias: b.baseAddress!, cout: w.cout, y: outPtr)
+                }
+            }
+        }
+    }
+
     /// Runs the network on an RGB planar 0…255 image of this plan's size. Returns false, with the
-    /// activations incomplete, if `cancel` was set (checked before each convolution).
+    /// activations incomplete, if `cancel` was set (checked before each convolution). `onOutput(stage)` is
+    /// called as each stage finishes; a recomputed stage can be read only then (and in `backward`).
     @discardableResult
-    public func forward(_ rgb: UnsafePointer<Float>, cancel: CancelFlag? = nil) -> Bool {
+    public func forward(_ rgb: UnsafePointer<Float>, cancel: CancelFlag? = nil, onOutput: ((Int) -> Void)? = nil) -> Bool {
         let s0 = PaddedShape(c: 3, h: height, w: width)
         let plane = width * height
         for c in 0..<3 {
@@ -142,34 +269,19 @@ public final class VGGNetwork {
             let inPtr = st.input < 0 ? inputBuffer.ptr : activations[st.input].ptr
             let outPtr = activations[st.output].ptr
             switch st.kind {
-            case .conv(let k):
+            case .conv:
                 if cancel?.isSet == true { return false }
-                let w = weights.convs[k]
-                w.bias.withUnsafeBufferPointer { b in
-                    switch (algorithms[i], winogradScratch) {
-                    case (.winograd2, let scratch?):
-                        w.winograd.withUnsafeBufferPointer { u in
-                            Ops.winogradForward(x: inPtr, st.inShape, u: u.baseAddress!, bias: b.baseAddress!,
-                                                cout: w.cout, y: outPtr, scratch: scratch)
-                        }
-                    case (.winograd4, let scratch?):
-                        w.winograd4.withUnsafeBufferPointer { u in
-                            Ops.winograd4Forward(x: inPtr, st.inShape, u: u.baseAddress!, bias: b.baseAddress!,
-                                                 cout: w.cout, y: outPtr, scratch: scratch, relu: fusedRelu[i])
-                        }
-                    default:
-                        w.taps.withUnsafeBufferPointer { t in
-                            Ops.convForward(x: inPtr, st.inShape, taps: t.baseAddress!, bias: b.baseAddress!, cout: w.cout, y: outPtr)
-                        }
-                    }
-                }
+                convolve(i, inPtr, outPtr)
                 if let tap = convTaps[i] { tap.copy(from: outPtr, count: st.outShape.count) }
             case .relu:
-                if i > 0 && fusedRelu[i - 1] { continue }
-                Ops.reluForward(outPtr, count: st.outShape.count)
+                if !(i > 0 && fusedRelu[i - 1]) { Ops.reluForward(outPtr, count: st.outShape.count) }
+                if let bits = reluBits[i] { Ops.reluMask(outPtr, count: st.outShape.count, bits: bits.ptr) }
             case .pool:
-                Ops.poolForward(x: inPtr, st.inShape, y: outPtr, max: pooling == .max)
+                Ops.poolForward(x: inPtr, st.inShape, y: outPtr, max: pooling == .max, argmax: poolArgmax[i]?.ptr)
             }
+            if recomputed.contains(i) { live[i] = outPtr }
+            onOutput?(i)
+            live[i] = nil
         }
         return true
     }
@@ -181,15 +293,27 @@ public final class VGGNetwork {
     @discardableResult
     public func backward(addGradient: (Int, UnsafeMutablePointer<Float>) -> Void, rgbGrad: UnsafeMutablePointer<Float>,
                          cancel: CancelFlag? = nil) -> Bool {
+        precondition(memoryPlan != .forwardOnly, "a forward-only plan keeps nothing for the backward pass")
         var g = gradA, other = gradB
         g.zero()
         for i in stages.indices.reversed() {
             let st = stages[i]
+            if recomputed.contains(i) {
+                // The stage's input is the network input, and `other` is free until the next convolution.
+                if cancel?.isSet == true { return false }
+                convolve(i - 1, inputBuffer.ptr, other.ptr)
+                if !fusedRelu[i - 1] { Ops.reluForward(other.ptr, count: st.outShape.count) }
+                live[i] = other.ptr
+            }
             addGradient(i, g.ptr)
+            live[i] = nil
             switch st.kind {
             case .relu:
-                if i > 0 && fusedRelu[i - 1] { continue }
-                Ops.reluBackward(g.ptr, output: activations[st.output].ptr, count: st.outShape.count)
+                if let bits = reluBits[i] {
+                    Ops.reluBackward(g.ptr, bits: bits.ptr, count: st.outShape.count)
+                } else if !(i > 0 && fusedRelu[i - 1]) {
+                    Ops.reluBackward(g.ptr, output: activations[st.output].ptr, count: st.outShape.count)
+                }
             case .conv(let k):
                 if cancel?.isSet == true { return false }
                 let w = weights.convs[k]
@@ -199,8 +323,9 @@ public final class VGGNetwork {
                         Ops.winogradBackward(dy: g.ptr, st.inShape, u: u.baseAddress!, cout: w.cout, dx: other.ptr, scratch: scratch)
                     }
                 case (.winograd4, let scratch?):
-                    // A fused ReLU's mask is its output, which shares this convolution's buffer.
-                    let mask: UnsafePointer<Float>? = fusedRelu[i] ? UnsafePointer(activations[st.output].ptr) : nil
+                    // A fused ReLU's mask is its output, which shares this convolution's buffer (unless the
+                    // ReLU's bits were applied already).
+                    let mask: UnsafePointer<Float>? = fusedRelu[i] && reluBits[i + 1] == nil ? UnsafePointer(activations[st.output].ptr) : nil
                     w.winograd4.withUnsafeBufferPointer { u in
                         Ops.winograd4Backward(dy: g.ptr, st.inShape, u: u.baseAddress!, cout: w.cout, dx: other.ptr,
                                               scratch: scratch, reluOutput: mask)
@@ -212,8 +337,14 @@ public final class VGGNetwork {
                 }
                 swap(&g, &other)
             case .pool:
-                let inPtr = activations[st.input].ptr
-                Ops.poolBackward(dy: g.ptr, x: inPtr, st.inShape, dx: other.ptr, max: pooling == .max)
+                if let argmax = poolArgmax[i] {
+                    Ops.poolBackward(dy: g.ptr, argmax: argmax.ptr, st.inShape, dx: other.ptr)
+                } else {
+                    precondition(memoryPlan == .keepAll || pooling == .avg, "no record for max pooling's backward")
+                    // Average pooling reads no input.
+                    let inPtr = memoryPlan == .keepAll ? activations[st.input].ptr : g.ptr
+                    Ops.poolBackward(dy: g.ptr, x: inPtr, st.inShape, dx: other.ptr, max: pooling == .max)
+                }
                 swap(&g, &other)
             }
         }

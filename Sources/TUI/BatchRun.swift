@@ -176,7 +176,10 @@ final class BatchRunner {
         if FileManager.default.fileExists(atPath: paths.session) {
             do {
                 let (o, _) = try Optimization.resume(from: paths.session, weights: weights, memoryLimit: memoryLimit)
-                if o.settings == settings { opt = o; resumedFrom = o.iteration }
+                // A job whose history the memory limit shortened resumes with that history.
+                var asked = o.settings
+                if asked.lbfgsHistory < settings.lbfgsHistory { asked.lbfgsHistory = settings.lbfgsHistory }
+                if asked == settings { opt = o; resumedFrom = o.iteration }
             } catch {
                 if !quiet { printWarning("\(paths.session): \(error); starting the job again") }
             }
@@ -184,6 +187,7 @@ final class BatchRunner {
         if opt == nil {
             let inputs = try Inputs.load(content: list.resolve(job.content), styles: job.styles.map(list.resolve), size: job.size,
                                          styleSize: job.styleSize, settings: settings, memoryLimit: memoryLimit)
+            if !quiet, let shortened = inputs.warnings.first(where: { $0.hasPrefix("memory:") }) { printWarning(shortened) }
             let key = "\(list.resolve(job.styles[0]))|\(inputs.style.width)x\(inputs.style.height)|\(job.settings.pooling)|\(job.settings.styleLayers)"
             // Only the plain colour mode's targets of a single style are the style's own: `match` and
             // `luminance` derive them from each content, and a blend's are the blend's.

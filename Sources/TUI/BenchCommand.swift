@@ -25,6 +25,12 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "lbfgs or adam.")
     var optimizer: OptimizerKind = .lbfgs
 
+    @Option(name: .customLong("lbfgs-history"), help: "L-BFGS history length (default 100).")
+    var lbfgsHistory: Int = Settings().lbfgsHistory
+
+    @Option(name: .customLong("lbfgs-precision"), help: "float or half: how L-BFGS stores its history (default half).")
+    var lbfgsPrecision: LBFGSPrecision = Settings().lbfgsPrecision
+
     @Option(help: "Threads for OpenBLAS and restyle's own loops in the second measurement (default: all cores).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
@@ -78,6 +84,9 @@ struct BenchCommand: ParsableCommand {
         var settings = Settings()
         settings.iterations = iterations
         settings.optimizer = optimizer
+        settings.lbfgsHistory = lbfgsHistory
+        settings.lbfgsPrecision = lbfgsPrecision
+        try settings.validate()
         let content = Bench.syntheticImage(width: size, height: size, seed: 1)
         let style = Bench.syntheticImage(width: size, height: size, seed: 2)
         let flops = Bench.convFlops(width: size, height: size, settings: settings)
@@ -106,7 +115,18 @@ struct BenchCommand: ParsableCommand {
         defer { unlink(sessionPath) }
         let save = try Bench.measureSave(opt, to: sessionPath)
         let median = rows.last!.1.median
-        print(String(format: "  peak RSS               %.0f MB", Double(rss) / 1e6))
+        // The pre-flight estimate for the history this bench filled (one pair per step after the first),
+        // so the two can be compared; a run's estimate assumes the full history.
+        let pairs = settings.optimizer == .lbfgs ? min(settings.lbfgsHistory, max(1, iterations - 1)) : nil
+        let estimate = MemoryEstimate.bytes(width: size, height: size, styleWidth: size, styleHeight: size, settings: settings, history: pairs)
+        let full = MemoryEstimate.bytes(width: size, height: size, styleWidth: size, styleHeight: size, settings: settings)
+        print(String(format: "  peak RSS               %.0f MB (estimate %.0f MB with %d pairs; %.0f MB with the full history of %d, ",
+                     Double(rss) / 1e6, Double(estimate) / 1e6, pairs ?? 0, Double(full) / 1e6, settings.lbfgsHistory)
+              + settings.lbfgsPrecision.rawValue + ")")
+        // The save above filled the history and reset the peak, so this is an iteration's peak with all of it.
+        let fullPeak = MemoryStats.peakRSS()
+        print(String(format: "  peak RSS, full history %.0f MB (%d pairs: an iteration while an autosave was written; estimate %.0f MB)",
+                     Double(fullPeak) / 1e6, save.historyPairs, Double(full) / 1e6))
         print(String(format: "  weights load           %.3f s", loadSeconds))
         print(String(format: "  autosave               %.0f MB (%d L-BFGS pairs): run paused %.3f s to copy the state, file written in %.2f s meanwhile",
                      Double(save.bytes) / 1e6, save.historyPairs, save.snapshotSeconds, save.writeSeconds))

@@ -52,6 +52,9 @@ struct EngineOptions: ParsableArguments {
     @Option(name: .customLong("lbfgs-history"), help: "L-BFGS history length, 1 to 10000 (default 100).")
     var lbfgsHistory: Int?
 
+    @Option(name: .customLong("lbfgs-precision"), help: "How L-BFGS stores its history: float, or half (bfloat16, half the memory). Default half.")
+    var lbfgsPrecision: LBFGSPrecision?
+
     @Option(name: .customLong("init"), help: "Start image: content, random, or an image file (default content).")
     var initArg: String?
 
@@ -102,6 +105,7 @@ struct EngineOptions: ParsableArguments {
         if let optimizer { out.append { $0.optimizer = optimizer } }
         if let lr { out.append { $0.learningRate = lr } }
         if let lbfgsHistory { out.append { $0.lbfgsHistory = lbfgsHistory } }
+        if let lbfgsPrecision { out.append { $0.lbfgsPrecision = lbfgsPrecision } }
         if let iterations { out.append { $0.iterations = iterations } }
         if let pooling { out.append { $0.pooling = pooling } }
         if let colors { out.append { $0.colors = colors } }
@@ -181,3 +185,4 @@ extension OptimizerKind: ExpressibleByArgument {}
 extension Pooling: ExpressibleByArgument {}
 extension ColorPreservation: ExpressibleByArgument {}
 extension AlphaMode: ExpressibleByArgument {}
+extension LBFGSPrecision: ExpressibleByArgument {}

@@ -100,17 +100,20 @@ struct RunCommand: ParsableCommand {
             let inputs = try Inputs.load(content: content, styles: stylePaths, size: engine.size ?? 512,
                                          styleSize: engine.styleSize, settings: settings, memoryLimit: memoryLimit)
             styleName = stylePaths.joined(separator: ",")
+            if !quiet { for w in inputs.warnings { printWarning(w) } }
             if dryRun {
                 let c = inputs.content
                 // The style networks run one at a time, so the largest style is what counts.
                 let s = inputs.styles.max { $0.width * $0.height < $1.width * $1.height }!
-                let need = MemoryEstimate.bytes(width: c.width, height: c.height, styleWidth: s.width, styleHeight: s.height, settings: settings)
+                let fitted = inputs.fitted(settings)
+                let need = inputs.estimatedBytes
+                    ?? MemoryEstimate.bytes(width: c.width, height: c.height, styleWidth: s.width, styleHeight: s.height, settings: fitted)
                 let styles = inputs.styles.map { "\($0.width)×\($0.height)" }.joined(separator: ", ")
-                print("dry run: content \(c.width)×\(c.height), style \(styles), \(settings.iterations) iterations; "
+                let history = fitted.optimizer == .lbfgs ? ", L-BFGS history \(fitted.lbfgsHistory) (\(fitted.lbfgsPrecision.rawValue))" : ""
+                print("dry run: content \(c.width)×\(c.height), style \(styles), \(settings.iterations) iterations\(history); "
                       + "estimated peak memory \(MemoryEstimate.describe(need)) (limit \(MemoryEstimate.describe(memoryLimit)))")
                 return
             }
-            if !quiet { for w in inputs.warnings { printWarning(w) } }
             opt = try inputs.makeOptimization(weights: weights, settings: settings)
         }
         guard state.startIterating(opt.cancelFlag) else { throw ExitCode(130) }

@@ -50,4 +50,17 @@ final class StatusBarTests: XCTestCase {
         let help = frame(app, 120, 50)
         XCTAssertTrue(help.contains("200 MB now, peak 300 MB"), help.text)
     }
+
+    /// The pre-flight estimate of the run's peak stands beside the resident memory, and only when known.
+    func testMemShowsThePreFlightEstimate() {
+        let e = FakeEngine()
+        e.memory = 200 << 20
+        e.progress.estimatedMemory = 1_503_238_554  // 1.4 GB
+        let app = makeApp(e)
+        XCTAssertTrue(statusRow(app).contains("mem 200 MB / ≈1.4 GB"), statusRow(app))
+        e.progress.estimatedMemory = 0
+        let s = statusRow(app)
+        XCTAssertTrue(s.contains("mem 200 MB"), s)
+        XCTAssertFalse(s.contains("≈"), s)
+    }
 }

@@ -1,0 +1,65 @@
+import Foundation
+
+/// What the backward pass keeps of a stage whose activation is not kept: a ReLU's mask as one bit per
+/// element and a max pool's choice as one byte per output. The input gradient needs nothing more (a
+/// convolution's backward reads only its weights), so these replace whole activations at 1/32 and 1/16
+/// of their size.
+extension Ops {
+    /// Bytes of a one-bit-per-element mask over `count` elements.
+    public static func maskBytes(_ count: Int) -> Int { (count + 7) / 8 }
+
+    /// bit i = (a[i] > 0), eight elements per byte, lowest bit first.
+    public static func reluMask(_ a: UnsafePointer<Float>, count: Int, bits: UnsafeMutablePointer<UInt8>) {
+        let bytes = maskBytes(count)
+        parallelFor(8, work: count) { part in
+            let lo = bytes * part / 8, hi = bytes * (part + 1) / 8
+            for b in lo..<hi {
+                var v: UInt8 = 0
+                let base = 8 * b
+                for k in 0..<min(8, count - base) where a[base + k] > 0 { v |= 1 << UInt8(k) }
+                bits[b] = v
+            }
+        }
+    }
+
+    /// g *= mask: the same result as `reluBackward(_:output:count:)` on the output the mask was taken from.
+    public static func reluBackward(_ g: UnsafeMutablePointer<Float>, bits: UnsafePointer<UInt8>, count: Int) {
+        let bytes = maskBytes(count)
+        parallelFor(8, work: count) { part in
+            let lo = bytes * part / 8, hi = bytes * (part + 1) / 8
+            for b in lo..<hi {
+                let v = bits[b], base = 8 * b
+                if v == 0xFF { continue }
+                for k in 0..<min(8, count - base) where v & (1 << UInt8(k)) == 0 { g[base + k] = 0 }
+            }
+        }
+    }
+
+    /// Bytes of a max pool's record: one per interior output element.
+    public static func argmaxBytes(_ s: PaddedShape) -> Int { let o = pooledShape(s); return o.c * o.h * o.w }
+
+    /// Max pooling's backward from the choices `poolForward(…, argmax:)` recorded: the same result as
+    /// `poolBackward` on the input they were recorded from.
+    public static func poolBackward(dy: UnsafePointer<Float>, argmax: UnsafePointer<UInt8>, _ s: PaddedShape,
+                                    dx: UnsafeMutablePointer<Float>) {
+        let o = pooledShape(s)
+        memset(dx, 0, s.count * 4)
+        parallelFor(s.c, work: s.count) { c in
+            let gp = dy + c * o.plane, dp = dx + c * s.plane, ap = argmax + c * o.h * o.w
+            for i in 0..<o.h {
+                for j in 0..<o.w {
+                    let i0 = s.at(2 * i, 2 * j)
+                    let offsets = (0, 1, s.rowStride, s.rowStride + 1)
+                    let pick: Int
+                    switch ap[i * o.w + j] {
+                    case 0: pick = offsets.0
+                    case 1: pick = offsets.1
+                    case 2: pick = offsets.2
+                    default: pick = offsets.3
+                    }
+                    dp[i0 + pick] += gp[o.at(i, j)]
+                }
+            }
+        }
+    }
+}

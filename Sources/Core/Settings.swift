@@ -55,6 +55,11 @@ public struct Settings: Codable, Equatable, Sendable {
     public var styleScale: Double = 1
     /// Read when the content is loaded; a resumed run keeps the alpha its session holds.
     public var alphaMode: AlphaMode = .keep
+    /// Coarse-to-fine stages (1: a single size), each `scaleStep` times the one before; see `ScaleSchedule`.
+    public var scales: Int = 1
+    public var scaleStep: Double = 2
+    /// Iterations per stage (one count per stage, summing to `iterations`); empty: the default schedule.
+    public var scaleIterations: [Int] = []
 
     public static let defaultContentLayers = ["relu4_2"]
     public static let defaultStyleLayers = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
@@ -90,7 +95,9 @@ public struct Settings: Codable, Equatable, Sendable {
          ("pooling", pooling.rawValue), ("iterations", "\(iterations)"),
          ("init", initKind.argument), ("seed", "\(seed)"),
          ("style-blend", normalizedBlend.map { "\($0)" }.joined(separator: ",")),
-         ("colors", colors.rawValue), ("style-scale", "\(styleScale)"), ("alpha-mode", alphaMode.rawValue)]
+         ("colors", colors.rawValue), ("style-scale", "\(styleScale)"), ("alpha-mode", alphaMode.rawValue),
+         ("scales", "\(scales)"), ("scale-step", "\(scaleStep)"),
+         ("scale-iterations", scaleIterations.isEmpty ? "default" : scaleIterations.map(String.init).joined(separator: ","))]
     }
 }
 
@@ -98,6 +105,7 @@ extension Settings {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case alpha, beta, tv, optimizer, learningRate, lbfgsHistory, contentLayers, styleLayers, pooling
         case iterations, initKind, seed, styleBlend, colors, styleScale, alphaMode
+        case scales, scaleStep, scaleIterations
     }
 
     /// Missing keys take their defaults and unknown ones are skipped (`decode(json:)` reports them), so a
@@ -122,6 +130,9 @@ extension Settings {
         colors = try c.decodeIfPresent(ColorPreservation.self, forKey: .colors) ?? d.colors
         styleScale = try c.decodeIfPresent(Double.self, forKey: .styleScale) ?? d.styleScale
         alphaMode = try c.decodeIfPresent(AlphaMode.self, forKey: .alphaMode) ?? d.alphaMode
+        scales = try c.decodeIfPresent(Int.self, forKey: .scales) ?? d.scales
+        scaleStep = try c.decodeIfPresent(Double.self, forKey: .scaleStep) ?? d.scaleStep
+        scaleIterations = try c.decodeIfPresent([Int].self, forKey: .scaleIterations) ?? d.scaleIterations
     }
 
     /// Settings from a session's JSON, with the keys this version does not know (to tell the user).
@@ -164,6 +175,20 @@ extension Settings {
         }
         guard styleScale.isFinite, Settings.styleScaleRange.contains(styleScale) else {
             throw RestyleError.badInput("--style-scale: must be from \(Settings.styleScaleRange.lowerBound) to \(Settings.styleScaleRange.upperBound), got \(styleScale)")
+        }
+        guard (1...ScaleSchedule.maxScales).contains(scales) else {
+            throw RestyleError.badInput("--scales: must be from 1 to \(ScaleSchedule.maxScales), got \(scales)")
+        }
+        guard scaleStep.isFinite, ScaleSchedule.stepRange.contains(scaleStep) else {
+            throw RestyleError.badInput("--scale-step: must be from \(ScaleSchedule.stepRange.lowerBound) to \(ScaleSchedule.stepRange.upperBound), got \(scaleStep)")
+        }
+        // The total is checked against --iterations where the run starts: the TUI may raise the limit later.
+        guard scaleIterations.isEmpty || scaleIterations.count == scales else {
+            throw RestyleError.badInput("--scale-iterations: one count per stage (\(scales)), got \(scaleIterations.count)")
+        }
+        guard scaleIterations.allSatisfy({ (1...Limits.maxIterations).contains($0) }),
+              scaleIterations.reduce(0, { $0 + $1 }) <= Limits.maxIterations else {
+            throw RestyleError.badInput("--scale-iterations: each count from 1 to \(Limits.maxIterations), at most \(Limits.maxIterations) in all")
         }
         guard !contentLayers.isEmpty || !styleLayers.isEmpty else {
             throw RestyleError.badInput("no content or style layers given")

@@ -186,8 +186,8 @@ final class BatchRunner {
                                          styleSize: job.styleSize, settings: settings, memoryLimit: memoryLimit)
             let key = "\(list.resolve(job.style))|\(inputs.style.width)x\(inputs.style.height)|\(job.settings.pooling)|\(job.settings.styleLayers)"
             // Only the plain colour mode's targets are the style's own: `match` and `luminance` derive
-            // them from each content.
-            let shareable = settings.colors == .style
+            // them from each content. A coarse-to-fine job starts with a smaller stage's targets.
+            let shareable = settings.colors == .style && settings.scales == 1
             let cached = shareable ? grams.first { $0.key == key }?.grams : nil
             let o = try inputs.makeOptimization(weights: weights, settings: settings, styleGrams: cached)
             if shareable && cached == nil {

@@ -291,7 +291,9 @@ enum StatusWidget {
         parts.append((rate.map { String(format: "%.2f s/it", $0) } ?? "– s/it", 1))
         parts.append((formatDuration(p.elapsed), 4))
         if let eta = eta(progress: p, rate: rate) { parts.append(("ETA " + formatDuration(eta), 2)) }
-        parts += [("\(p.width)×\(p.height)", 6), (settings.optimizer.rawValue, 5), ("mem " + formatBytes(memory), 3)]
+        // Coarse-to-fine: the stage and its size ("scale 2/3 · 512²") in place of the bare size.
+        parts += [(p.scaleLabel ?? "\(p.width)×\(p.height)", p.scaleCount > 1 ? 3 : 6), (settings.optimizer.rawValue, 5),
+                  ("mem " + formatBytes(memory), 3)]
 
         var msg = message
         if case .error(let m) = p.state { msg = m }

@@ -224,6 +224,22 @@ final class ScaleScheduleTests: XCTestCase {
         }
     }
 
+    /// The TUI's engine goes through the stages too, and publishes which one runs.
+    func testTheEngineRunsTheScheduleAndPublishesTheStage() throws {
+        let w = try Golden.requireWeights()
+        let content = Bench.syntheticImage(width: 64, height: 48, seed: 41)
+        let e = Engine(try Optimization(weights: w, content: content, styles: [content], settings: settings(iterations: 6)))
+        XCTAssertEqual(e.latestProgress().scaleLabel, "scale 1/2 · 32×24")
+        e.start(); e.waitUntilFinished(); e.stop()
+        let p = e.latestProgress()
+        XCTAssertEqual(p.iteration, 6)
+        XCTAssertEqual(p.scaleStage, 1); XCTAssertEqual(p.scaleCount, 2)
+        XCTAssertEqual(p.scaleLabel, "scale 2/2 · 64×48")
+        XCTAssertEqual(p.message, "scale 2/2 · 64×48", "the stage change is said in the status bar")
+        XCTAssertEqual(e.contentImage, content)
+        XCTAssertNil(EngineProgress().scaleLabel, "one stage: nothing to say")
+    }
+
     func testAVersion1SessionLoadsWithOneStage() throws {
         let w = try Golden.requireWeights()
         let (o, _) = try Optimization.resume(from: SessionCompatibilityTests.fixture("session-v1.session"), weights: w)

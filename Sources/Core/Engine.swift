@@ -63,6 +63,7 @@ public final class Engine: Sendable {
         var p = EngineProgress(settings: o.settings, width: o.width, height: o.height)
         p.iteration = o.iteration; p.terms = o.terms; p.elapsed = o.elapsed
         p.imageGeneration = 1
+        p.scaleStage = o.schedule.stage; p.scaleCount = o.schedule.count
         p.message = message
         p.estimatedMemory = o.memoryEstimate
         var initial = Shared(progress: p, image: o.image, content: o.contentImage, styles: o.styleImages, alpha: o.alpha,
@@ -283,6 +284,9 @@ public final class Engine: Sendable {
 
     private func publish(_ o: Optimization, message: String?, newImage: Bool) {
         let image = newImage ? o.image : nil
+        // A stage change made inside an iteration is news; one made by `u` already came as `message`.
+        let message = message ?? o.stageMessage
+        o.stageMessage = nil
         let (content, styles, alpha) = (o.contentImage, o.styleImages, o.alpha)
         let p = shared.withLock { s -> EngineProgress in
             s.history = o.history; s.marks = o.marks
@@ -297,6 +301,7 @@ public final class Engine: Sendable {
             s.progress.height = o.height
             s.progress.rejectedSteps = o.rejectedSteps
             s.progress.estimatedMemory = o.memoryEstimate
+            s.progress.scaleStage = o.schedule.stage; s.progress.scaleCount = o.schedule.count
             if let message { s.progress.message = message }
             return s.progress
         }

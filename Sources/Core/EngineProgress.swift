@@ -61,6 +61,13 @@ public struct EngineProgress: Sendable {
     public var rejectedSteps = 0
     /// The pre-flight estimate of the run's peak memory at the present size and settings, in bytes (0: unknown).
     public var estimatedMemory = 0
+    /// The coarse-to-fine stage running (0-based) and how many there are (1 without `--scales`).
+    public var scaleStage = 0
+    public var scaleCount = 1
+    /// "scale 2/3 · 512²" while a run has several stages; nil otherwise.
+    public var scaleLabel: String? {
+        scaleCount > 1 ? ScaleSchedule.label(stage: scaleStage, of: scaleCount, width: width, height: height) : nil
+    }
     public init(iteration: Int = 0, terms: LossTerms = LossTerms(), settings: Settings = Settings(),
                 state: EngineState = .idle, secondsPerIteration: Double = 0, elapsed: Double = 0,
                 width: Int = 0, height: Int = 0, imageGeneration: Int = 0, message: String? = nil) {

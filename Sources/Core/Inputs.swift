@@ -9,6 +9,8 @@ public struct Inputs: Sendable {
     public var originalStyles: [RGBImage]
     /// The content's alpha at working size (0…255), when it has one and `settings.alphaMode` keeps it.
     public var alpha: [Float]?
+    /// `--style-size`, kept for coarse-to-fine stages, which scale it with the content.
+    public var styleSize: Int?
     /// One line each for what the user should know: an input enlarged a lot, say.
     public var warnings: [String] = []
     /// The L-BFGS history the memory limit allows, when it is shorter than the settings' (then
@@ -114,8 +116,10 @@ public struct Inputs: Sendable {
             start = resized(i0, width: cs.width, height: cs.height)
         }
         let alpha = a0.map { Self.resizedPlane($0, from: (c0.width, c0.height), to: cs) }
-        return Inputs(content: content, styles: styles, start: start, originalContent: c0, originalStyles: s0, alpha: alpha,
-                      warnings: warnings, fittedHistory: fittedHistory, estimatedBytes: estimatedBytes)
+        let inputs = Inputs(content: content, styles: styles, start: start, originalContent: c0, originalStyles: s0, alpha: alpha,
+                            styleSize: styleSize, warnings: warnings, fittedHistory: fittedHistory, estimatedBytes: estimatedBytes)
+        _ = try inputs.schedule(settings: settings)
+        return inputs
     }
 
     /// The colour composited over its own mean colour (weighted by alpha), so transparent parts add no
@@ -154,8 +158,15 @@ public struct Inputs: Sendable {
         return s
     }
 
+    /// The coarse-to-fine stages these inputs would run through (refused as `Optimization` would).
+    public func schedule(settings: Settings) throws -> ScaleSchedule {
+        try ScaleSchedule.make(settings: settings, width: content.width, height: content.height, styleSize: styleSize,
+                               styleSizes: styles.map { ($0.width, $0.height) })
+    }
+
     public func makeOptimization(weights: VGGWeights, settings: Settings, styleGrams: StyleGrams? = nil) throws -> Optimization {
         try Optimization(weights: weights, content: content, styles: styles, settings: fitted(settings), start: start,
-                         originalContent: originalContent, originalStyles: originalStyles, alpha: alpha, styleGrams: styleGrams)
+                         originalContent: originalContent, originalStyles: originalStyles, alpha: alpha, styleGrams: styleGrams,
+                         styleSize: styleSize)
     }
 }

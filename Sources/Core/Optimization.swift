@@ -41,6 +41,12 @@ public final class Optimization {
     /// Read from a session that was saved while paused: the engine starts paused.
     public internal(set) var savedPaused = false
     public private(set) var acceptedSteps = 0
+    /// The coarse-to-fine stages and the one running (a single stage without `--scales`).
+    public internal(set) var schedule: ScaleSchedule
+    /// The final stage's content, styles and alpha, from which each stage is resampled; nil at the last stage.
+    var stageSource: StageSource?
+    /// What the last stage change said ("scale 2/3 · 512²"), for whoever reports progress.
+    public var stageMessage: String?
 
     public var width: Int { contentImage.width }
     public var height: Int { contentImage.height }
@@ -71,11 +77,38 @@ public final class Optimization {
     ///   `start` the init image at working size (nil: derived from `settings.initKind`, which must then be
     ///   content or random). In luminance mode the optimisation starts from the start image's luminance.
     ///   `styleGrams`: targets shared from another run on the same styles (used only in `style` colour
-    ///   mode, where the targets do not depend on the content).
-    public init(weights: VGGWeights, content: RGBImage, styles: [RGBImage], settings: Settings,
-                start: RGBImage? = nil, originalContent: RGBImage? = nil, originalStyles: [RGBImage]? = nil,
-                alpha: [Float]? = nil, convPolicy: VGGNetwork.ConvPolicy = .fromEnvironment,
-                styleGrams: StyleGrams? = nil) throws {
+    ///   mode, where the targets do not depend on the content). With `settings.scales` above 1 the images
+    ///   given are the final stage's and the run starts at the first stage's size; `styleSize` is the
+    ///   `--style-size` they were loaded with, scaled with the content for earlier stages.
+    public convenience init(weights: VGGWeights, content: RGBImage, styles: [RGBImage], settings: Settings,
+                            start: RGBImage? = nil, originalContent: RGBImage? = nil, originalStyles: [RGBImage]? = nil,
+                            alpha: [Float]? = nil, convPolicy: VGGNetwork.ConvPolicy = .fromEnvironment,
+                            styleGrams: StyleGrams? = nil, styleSize: Int? = nil) throws {
+        try settings.validate()
+        if let alpha, alpha.count != content.width * content.height {
+            throw RestyleError.internal("alpha plane of \(alpha.count) values for \(content.width)×\(content.height)")
+        }
+        let schedule = try ScaleSchedule.make(settings: settings, width: content.width, height: content.height, styleSize: styleSize,
+                                              styleSizes: styles.map { ($0.width, $0.height) })
+        guard schedule.count > 1 else {
+            try self.init(weights: weights, content: content, styles: styles, settings: settings, start: start,
+                          originalContent: originalContent, originalStyles: originalStyles, alpha: alpha, convPolicy: convPolicy,
+                          styleGrams: styleGrams, schedule: schedule, stageSource: nil)
+            return
+        }
+        let source = StageSource(content: content, styles: styles, alpha: alpha)
+        let first = source.images(stage: 0, of: schedule, settings: settings)
+        let s0 = start.map { resized($0, width: first.content.width, height: first.content.height) }
+        // Shared targets are the final size's: the first stage makes its own.
+        try self.init(weights: weights, content: first.content, styles: first.styles, settings: settings, start: s0,
+                      originalContent: originalContent, originalStyles: originalStyles, alpha: first.alpha, convPolicy: convPolicy,
+                      styleGrams: nil, schedule: schedule, stageSource: source)
+    }
+
+    init(weights: VGGWeights, content: RGBImage, styles: [RGBImage], settings: Settings,
+         start: RGBImage?, originalContent: RGBImage?, originalStyles: [RGBImage]?,
+         alpha: [Float]?, convPolicy: VGGNetwork.ConvPolicy, styleGrams: StyleGrams?,
+         schedule: ScaleSchedule, stageSource: StageSource?) throws {
         try settings.validate()
         if let alpha, alpha.count != content.width * content.height {
             throw RestyleError.internal("alpha plane of \(alpha.count) values for \(content.width)×\(content.height)")
@@ -87,6 +120,8 @@ public final class Optimization {
         self.originalStyles = originalStyles?.count == styles.count ? originalStyles : nil
         self.settings = settings
         self.convPolicy = convPolicy
+        self.schedule = schedule
+        self.stageSource = stageSource
         let s = start ?? Self.startImage(settings.initKind, content: content, seed: settings.seed)
         guard s.width == content.width, s.height == content.height else {
             throw RestyleError.internal("start image size \(s.width)×\(s.height) differs from content \(content.width)×\(content.height)")
@@ -163,6 +198,11 @@ public final class Optimization {
     @discardableResult
     public func iterate() -> Outcome {
         let t0 = DispatchTime.now().uptimeNanoseconds
+        // The schedule's next stage begins with its evaluation (a stage change, once made, stays even if
+        // that evaluation is cancelled). Building its targets is timed with it.
+        if evaluated, !needsEvaluation, stageSource != nil, !schedule.isLastStage, iteration >= schedule.ends[schedule.stage] {
+            stageMessage = nextStage()
+        }
         let outcome: Outcome
         if !evaluated || needsEvaluation {
             // g is overwritten by the evaluation; kept so that a cancel leaves everything as it was.
@@ -309,14 +349,15 @@ public final class Optimization {
         return "restarted from the start image"
     }
 
-    /// Continues at twice the working size from the current image; the styles are resampled the same way.
+    /// The coarse-to-fine schedule's next stage now, if there is one; else twice the working size from
+    /// the current image, the styles resampled the same way.
     @discardableResult
     public func upscale() -> String {
+        if stageSource != nil, !schedule.isLastStage { return nextStage() }
         let w = width * 2, h = height * 2
         guard w <= Limits.maxSide, h <= Limits.maxSide, w * h <= Limits.maxPixels else {
             return "upscale refused: \(w)×\(h) is over the size limit"
         }
-        let current = variable
         let newContent = resized(originalContent ?? contentImage, width: w, height: h)
         let newStyles = styleImages.enumerated().map { k, img in
             let source = originalStyles?[k] ?? img
@@ -324,24 +365,66 @@ public final class Optimization {
             return resized(source, width: size.width, height: size.height)
         }
         do {
-            let n = 3 * w * h
-            // Everything new is made before anything old is replaced, so a failure leaves the run as it was.
-            let obj = try Self.makeObjective(weights: weights, content: newContent, styles: newStyles, settings: settings, convPolicy: convPolicy)
-            let opt = try Self.makeOptimizer(settings, count: n)
-            let nx = try FloatBuffer(count: n), ng = try FloatBuffer(count: n)
-            let nxp = try FloatBuffer(count: n), ngp = try FloatBuffer(count: n)
-            let up = resized(current, width: w, height: h)
-            up.pixels.withUnsafeBufferPointer { nx.copy(from: $0.baseAddress!, count: n) }
-            objective = obj; optimizer = opt
-            x = nx; g = ng; xPrev = nxp; gPrev = ngp
-            contentImage = newContent; styleImages = newStyles
-            alpha = alpha.map { Inputs.resizedPlane($0, from: (w / 2, h / 2), to: (w, h)) }
-            startImage = resized(startImage, width: w, height: h)
-            if evaluated { needsEvaluation = true }
-            mark()
+            try moveTo(content: newContent, styles: newStyles, alpha: alpha.map { Inputs.resizedPlane($0, from: (width, height), to: (w, h)) })
             return "upscaled to \(w)×\(h)"
         } catch {
             return "upscale failed: \(error)"
         }
+    }
+
+    /// The schedule's next stage: the image resampled up to its size, the targets rebuilt there, the
+    /// optimiser reset. A stage that cannot be built (memory) ends the schedule at the present size.
+    func nextStage() -> String {
+        guard let source = stageSource, !schedule.isLastStage else { return "no further stage" }
+        let k = schedule.stage + 1
+        let next = source.images(stage: k, of: schedule, settings: settings)
+        do {
+            try moveTo(content: next.content, styles: next.styles, alpha: next.alpha)
+            schedule.stage = k
+            if schedule.isLastStage { stageSource = nil }
+            return ScaleSchedule.label(stage: k, of: schedule.count, width: width, height: height)
+        } catch {
+            let total = schedule.count
+            schedule.sides = Array(schedule.sides.prefix(k)); schedule.ends = Array(schedule.ends.prefix(k - 1))
+            stageSource = nil
+            return "scale \(k + 1)/\(total) failed, staying at \(width)×\(height): \(error)"
+        }
+    }
+
+    /// Continues from the current image at the size of `content`, the optimiser reset. Everything new is
+    /// made before anything old is replaced, so a failure leaves the run as it was.
+    private func moveTo(content newContent: RGBImage, styles newStyles: [RGBImage], alpha newAlpha: [Float]?) throws {
+        let (w, h) = (newContent.width, newContent.height)
+        let n = 3 * w * h
+        let obj = try Self.makeObjective(weights: weights, content: newContent, styles: newStyles, settings: settings, convPolicy: convPolicy)
+        let opt = try Self.makeOptimizer(settings, count: n)
+        let nx = try FloatBuffer(count: n), ng = try FloatBuffer(count: n)
+        let nxp = try FloatBuffer(count: n), ngp = try FloatBuffer(count: n)
+        let up = resized(variable, width: w, height: h)
+        up.pixels.withUnsafeBufferPointer { nx.copy(from: $0.baseAddress!, count: n) }
+        objective = obj; optimizer = opt
+        x = nx; g = ng; xPrev = nxp; gPrev = ngp
+        contentImage = newContent; styleImages = newStyles
+        alpha = newAlpha
+        startImage = resized(startImage, width: w, height: h)
+        if evaluated { needsEvaluation = true }
+        mark()
+    }
+}
+
+/// The final stage's images, kept while earlier stages run: each stage is resampled from them (never from
+/// the stage before), so a resumed run makes exactly the images an uninterrupted one does.
+struct StageSource {
+    var content: RGBImage
+    var styles: [RGBImage]
+    var alpha: [Float]?
+
+    func images(stage k: Int, of schedule: ScaleSchedule, settings: Settings) -> (content: RGBImage, styles: [RGBImage], alpha: [Float]?) {
+        let g = schedule.geometry(stage: k, width: content.width, height: content.height,
+                                  styleSizes: styles.map { ($0.width, $0.height) }, settings: settings)
+        let c = resized(content, width: g.content.width, height: g.content.height)
+        let ss = zip(styles, g.styles).map { resized($0, width: $1.width, height: $1.height) }
+        let a = alpha.map { Inputs.resizedPlane($0, from: (content.width, content.height), to: g.content) }
+        return (c, ss, a)
     }
 }

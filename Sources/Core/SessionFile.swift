@@ -13,8 +13,9 @@ public enum SessionFile {
     public static let magic = Data("RSTYLSES".utf8)
     /// Raised only for a change old readers cannot skip; new settings go in the JSON, which tolerates
     /// missing and unknown keys. Version 2: several style images (a count, then each) where version 1
-    /// had one. Version 1 files still load.
-    public static let version = 2
+    /// had one. Version 3: the final stage's images while a coarse-to-fine run is at an earlier stage.
+    /// Versions 1 and 2 still load.
+    public static let version = 3
     public static let oldestVersion = 1
 
     struct FNV1a {
@@ -122,6 +123,8 @@ struct SessionHistory: Codable {
     var marks: [Int]
     /// The run was paused when saved, so it resumes paused.
     var paused: Bool? = nil
+    /// The coarse-to-fine schedule; absent (one stage at the stored size) before version 3.
+    var schedule: ScaleSchedule? = nil
 }
 
 extension BinaryWriter {
@@ -151,7 +154,8 @@ extension Optimization {
         let json = JSONEncoder()
         json.outputFormatting = .sortedKeys
         let settingsJSON = try json.encode(settings)
-        let historyJSON = try json.encode(SessionHistory(points: history, marks: marks, paused: paused ? true : nil))
+        let historyJSON = try json.encode(SessionHistory(points: history, marks: marks, paused: paused ? true : nil,
+                                                         schedule: schedule.count > 1 ? schedule : nil))
         // Never a non-finite value in a file: a gradient that went non-finite (the loss failed at these
         // settings) is stored as zeros, and the resumed run evaluates the image again before stepping.
         let gradientFinite = (0..<g.count).allSatisfy { g.ptr[$0].isFinite }
@@ -168,6 +172,13 @@ extension Optimization {
             try w.image(startImage)
             try w.int(alpha == nil ? 0 : 1)
             if let alpha { try w.floats(alpha) }
+            try w.int(stageSource == nil ? 0 : 1)
+            if let src = stageSource {
+                try w.image(src.content)
+                for s in src.styles { try w.image(s) }
+                try w.int(src.alpha == nil ? 0 : 1)
+                if let a = src.alpha { try w.floats(a) }
+            }
             try w.floats(x.ptr, x.count)
             if gradientFinite { try w.floats(g.ptr, g.count) } else { try w.zeros(g.count) }
             // Never a non-finite value: an unevaluated run stores zeros.
@@ -190,9 +201,11 @@ extension Optimization {
                               convPolicy: VGGNetwork.ConvPolicy = .fromEnvironment) throws -> (Optimization, notes: [String]) {
         let state = try SessionState(data: data, source: source)
         if let memoryLimit {
-            let largest = state.styles.max { $0.width * $0.height < $1.width * $1.height }!
-            let others = state.styles.map { 12 * $0.width * $0.height }.reduce(0, +) - 12 * largest.width * largest.height
-            let need = MemoryEstimate.bytes(width: state.content.width, height: state.content.height,
+            // A run at an earlier stage will grow to its last: that is what must fit.
+            let final = state.stageSource.map { ($0.content, $0.styles) } ?? (state.content, state.styles)
+            let largest = final.1.max { $0.width * $0.height < $1.width * $1.height }!
+            let others = final.1.map { 12 * $0.width * $0.height }.reduce(0, +) - 12 * largest.width * largest.height
+            let need = MemoryEstimate.bytes(width: final.0.width, height: final.0.height,
                                             styleWidth: largest.width, styleHeight: largest.height,
                                             settings: state.settings) + others
             if need > memoryLimit {
@@ -201,7 +214,8 @@ extension Optimization {
             }
         }
         let o = try Optimization(weights: weights, content: state.content, styles: state.styles, settings: state.settings,
-                                 start: state.start, alpha: state.alpha, convPolicy: convPolicy)
+                                 start: state.start, originalContent: nil, originalStyles: nil, alpha: state.alpha,
+                                 convPolicy: convPolicy, styleGrams: nil, schedule: state.schedule, stageSource: state.stageSource)
         var r = state.rest
         let n = o.x.count
         try r.floats(into: o.x.ptr, count: n, "image")
@@ -235,6 +249,8 @@ struct SessionState {
     var history: SessionHistory
     var content: RGBImage, styles: [RGBImage], start: RGBImage
     var alpha: [Float]?
+    var schedule: ScaleSchedule
+    var stageSource: StageSource?
     /// The reader positioned at the image-sized vectors that follow.
     var rest: BinaryReader
 
@@ -282,6 +298,18 @@ struct SessionState {
             guard a.allSatisfy({ $0 >= 0 && $0 <= 255 }) else { throw r.corrupt("alpha outside 0…255") }
             alpha = a
         }
+        if version >= 3, try r.int(in: 0...1, "stage flag") == 1 {
+            let c = try r.image("final content image")
+            let ss = try (0..<styleCount).map { _ in try r.image("final style image") }
+            var a: [Float]?
+            if try r.int(in: 0...1, "final alpha flag") == 1 {
+                a = try r.floats(count: c.width * c.height, "final alpha")
+                guard a!.allSatisfy({ $0 >= 0 && $0 <= 255 }) else { throw r.corrupt("final alpha outside 0…255") }
+            }
+            guard (a == nil) == (alpha == nil) else { throw r.corrupt("alpha at one stage only") }
+            stageSource = StageSource(content: c, styles: ss, alpha: a)
+        }
+        schedule = try Self.schedule(history.schedule, content: content, source: stageSource, settings: settings, reader: r)
         // The network must fit the images: the same check a new run makes, before anything is built.
         let depth = (settings.contentLayers + settings.styleLayers).compactMap(VGG19.index).max() ?? 0
         let side = VGG19.minimumSide(depth: depth)
@@ -289,5 +317,29 @@ struct SessionState {
             throw r.corrupt("images too small for layer \(VGG19.layers[depth].name)")
         }
         rest = r
+    }
+
+    /// The stored schedule checked against the images: while a stage other than the last runs, the final
+    /// images are present, the content is at that stage's size and every stage to come fits the network
+    /// and the limits. At the last stage (or without a schedule) the content may be any size (`u`).
+    static func schedule(_ stored: ScaleSchedule?, content: RGBImage, source: StageSource?, settings: Settings,
+                         reader r: BinaryReader) throws -> ScaleSchedule {
+        guard let s = stored else {
+            guard source == nil else { throw r.corrupt("final stage images without a schedule") }
+            return .single(side: max(content.width, content.height))
+        }
+        guard (1...ScaleSchedule.maxScales).contains(s.sides.count), s.ends.count == s.sides.count - 1,
+              (0..<s.sides.count).contains(s.stage), s.sides.allSatisfy({ (Limits.minSide...Limits.maxSide).contains($0) }) else {
+            throw r.corrupt("scale schedule")
+        }
+        guard s.isLastStage == (source == nil) else { throw r.corrupt("scale schedule stage \(s.stage) of \(s.sides.count)") }
+        if let source {
+            do {
+                try s.check(settings: settings, width: source.content.width, height: source.content.height,
+                            styleSizes: source.styles.map { ($0.width, $0.height) }, option: "scale schedule")
+            } catch let e as RestyleError { throw r.corrupt("\(e)") }
+            guard max(content.width, content.height) == s.sides[s.stage] else { throw r.corrupt("content not at its stage's size") }
+        }
+        return s
     }
 }

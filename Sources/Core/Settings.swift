@@ -60,6 +60,11 @@ public struct Settings: Codable, Equatable, Sendable {
     /// The last preset applied (`--preset`, the TUI's `p`), for the record: the values above are what
     /// runs, including any changed after it.
     public var preset: String?
+    /// Coarse-to-fine stages (1: a single size), each `scaleStep` times the one before; see `ScaleSchedule`.
+    public var scales: Int = 1
+    public var scaleStep: Double = 2
+    /// Iterations per stage (one count per stage, summing to `iterations`); empty: the default schedule.
+    public var scaleIterations: [Int] = []
 
     public static let defaultContentLayers = ["relu4_2"]
     public static let defaultStyleLayers = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
@@ -104,7 +109,9 @@ public struct Settings: Codable, Equatable, Sendable {
          ("pooling", pooling.rawValue), ("iterations", "\(iterations)"),
          ("init", initKind.argument), ("seed", "\(seed)"),
          ("style-blend", normalizedBlend.map { "\($0)" }.joined(separator: ",")),
-         ("colors", colors.rawValue), ("style-scale", "\(styleScale)"), ("alpha-mode", alphaMode.rawValue)]
+         ("colors", colors.rawValue), ("style-scale", "\(styleScale)"), ("alpha-mode", alphaMode.rawValue),
+         ("scales", "\(scales)"), ("scale-step", "\(scaleStep)"),
+         ("scale-iterations", scaleIterations.isEmpty ? "default" : scaleIterations.map(String.init).joined(separator: ","))]
             // Only when there is one, so that the settings of runs from before presets hash the same.
             + (preset.map { [("preset", $0)] } ?? [])
     }
@@ -114,6 +121,7 @@ extension Settings {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case alpha, beta, tv, optimizer, learningRate, lbfgsHistory, contentLayers, styleLayers, pooling
         case iterations, initKind, seed, styleBlend, colors, styleScale, alphaMode, preset, lbfgsPrecision
+        case scales, scaleStep, scaleIterations
     }
 
     /// Missing keys take their defaults and unknown ones are skipped (`decode(json:)` reports them), so a
@@ -141,6 +149,9 @@ extension Settings {
         preset = try c.decodeIfPresent(String.self, forKey: .preset)
         // Not the default: files from before the key stored float pairs.
         lbfgsPrecision = try c.decodeIfPresent(LBFGSPrecision.self, forKey: .lbfgsPrecision) ?? .float
+        scales = try c.decodeIfPresent(Int.self, forKey: .scales) ?? d.scales
+        scaleStep = try c.decodeIfPresent(Double.self, forKey: .scaleStep) ?? d.scaleStep
+        scaleIterations = try c.decodeIfPresent([Int].self, forKey: .scaleIterations) ?? d.scaleIterations
     }
 
     /// Settings from a session's JSON, with the keys this version does not know (to tell the user).
@@ -189,6 +200,20 @@ extension Settings {
                   !preset.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
                 throw RestyleError.badInput("preset: the name must be 1 to \(Preset.maxNameBytes) bytes of printable text")
             }
+        }
+        guard (1...ScaleSchedule.maxScales).contains(scales) else {
+            throw RestyleError.badInput("--scales: must be from 1 to \(ScaleSchedule.maxScales), got \(scales)")
+        }
+        guard scaleStep.isFinite, ScaleSchedule.stepRange.contains(scaleStep) else {
+            throw RestyleError.badInput("--scale-step: must be from \(ScaleSchedule.stepRange.lowerBound) to \(ScaleSchedule.stepRange.upperBound), got \(scaleStep)")
+        }
+        // The total is checked against --iterations where the run starts: the TUI may raise the limit later.
+        guard scaleIterations.isEmpty || scaleIterations.count == scales else {
+            throw RestyleError.badInput("--scale-iterations: one count per stage (\(scales)), got \(scaleIterations.count)")
+        }
+        guard scaleIterations.allSatisfy({ (1...Limits.maxIterations).contains($0) }),
+              scaleIterations.reduce(0, { $0 + $1 }) <= Limits.maxIterations else {
+            throw RestyleError.badInput("--scale-iterations: each count from 1 to \(Limits.maxIterations), at most \(Limits.maxIterations) in all")
         }
         guard !contentLayers.isEmpty || !styleLayers.isEmpty else {
             throw RestyleError.badInput("no content or style layers given")

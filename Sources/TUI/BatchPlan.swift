@@ -79,7 +79,7 @@ struct BatchPlan {
 
     static let imageExtensions: Set<String> = ["png", "jpg", "jpeg"]
     /// Options whose single value is already a comma list: their sweep values come from repeating them.
-    static let listValued: Set<String> = ["--content-layers", "--style-layers", "--style-blend"]
+    static let listValued: Set<String> = ["--content-layers", "--style-layers", "--style-blend", "--scale-iterations"]
     /// Options of `run` that are not part of a job.
     static let notForJobs: Set<String> = ["--max-memory"]
 
@@ -117,7 +117,7 @@ struct BatchPlan {
                 throw RestyleError.badInput("batch plan: \(EngineOptions.message(for: error))")
             }
             var settings = try engine.settings()
-            if engine.iterations == nil { settings.iterations = 500 }
+            if engine.iterations == nil && engine.scaleIterations == nil { settings.iterations = 500 }
             if case .image(let p) = settings.initKind { settings.initKind = .image(try expand([p], option: "--init")[0]) }
             let tag = combo.filter { swept.contains($0.0) }.map { tagPart($0.0, $0.1) }.joined(separator: "__")
             made.append((settings, engine.size ?? JobList.defaultSize, engine.styleSize, tag, engine.styleBlend != nil))

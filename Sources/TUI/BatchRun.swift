@@ -190,8 +190,9 @@ final class BatchRunner {
             if !quiet, let shortened = inputs.warnings.first(where: { $0.hasPrefix("memory:") }) { printWarning(shortened) }
             let key = "\(list.resolve(job.styles[0]))|\(inputs.style.width)x\(inputs.style.height)|\(job.settings.pooling)|\(job.settings.styleLayers)"
             // Only the plain colour mode's targets of a single style are the style's own: `match` and
-            // `luminance` derive them from each content, and a blend's are the blend's.
-            let shareable = settings.colors == .style && job.styles.count == 1
+            // `luminance` derive them from each content, a blend's are the blend's, and a coarse-to-fine
+            // job starts with a smaller stage's targets.
+            let shareable = settings.colors == .style && job.styles.count == 1 && settings.scales == 1
             let cached = shareable ? grams.first { $0.key == key }?.grams : nil
             let o = try inputs.makeOptimization(weights: weights, settings: settings, styleGrams: cached)
             if shareable && cached == nil {

@@ -32,6 +32,15 @@ struct EngineOptions: ParsableArguments {
     @Option(help: "Loss-and-gradient evaluations to run (0 evaluates the start image and stops). Default 500.")
     var iterations: Int?
 
+    @Option(help: "Coarse-to-fine: optimise at this many sizes, smallest first, each --scale-step times the one before and the last at --size, the image resampled up between them (1 to 8, default 1).")
+    var scales: Int?
+
+    @Option(name: .customLong("scale-step"), help: "Size ratio between coarse-to-fine stages, 1.1 to 4 (default 2; 1.414 for √2 steps).")
+    var scaleStep: Double?
+
+    @Option(name: .customLong("scale-iterations"), help: "Comma-separated iterations per stage, one per --scales stage; their sum is the run's --iterations (default: a quarter of --iterations at the final size, the rest shared by the smaller stages).")
+    var scaleIterations: String?
+
     // `.unconditional`: the value is taken even when it starts with '-', so `--alpha -3` is refused for
     // being negative rather than misread as a missing value.
     @Option(parsing: .unconditional, help: "Content weight α (default 1).")
@@ -85,8 +94,27 @@ struct EngineOptions: ParsableArguments {
         if let initArg { s.initKind = InitKind(argument: initArg) }
         if let seed { s.seed = seed }
         if let alphaMode { s.alphaMode = alphaMode }
+        try applyScales(to: &s)
         try s.validate()
         return s
+    }
+
+    /// --scales, --scale-step and --scale-iterations; a list of stage counts sets the iteration limit
+    /// to its sum, so --iterations, if given too, must agree.
+    func applyScales(to s: inout Settings) throws {
+        if let scales { s.scales = scales }
+        if let scaleStep { s.scaleStep = scaleStep }
+        guard let scaleIterations else { return }
+        let counts = try ScaleSchedule.parseIterations(scaleIterations)
+        guard counts.count == s.scales else {
+            throw RestyleError.badInput("--scale-iterations: \(counts.count) counts for \(s.scales) stages (--scales)")
+        }
+        let total = counts.reduce(0, +)
+        if let iterations, iterations != total {
+            throw RestyleError.badInput("--scale-iterations: the counts sum to \(total), but --iterations is \(iterations)")
+        }
+        s.scaleIterations = counts
+        s.iterations = total
     }
 
     /// The options that may change a run already under way (as the TUI's sliders do), each as a change;
@@ -138,7 +166,8 @@ struct EngineOptions: ParsableArguments {
     /// rather than silently ignoring them.
     var startOnlyOptions: [String] {
         [("--size", size != nil), ("--style-size", styleSize != nil), ("--init", initArg != nil), ("--seed", seed != nil),
-         ("--style", !styles.isEmpty), ("--alpha-mode", alphaMode != nil)]
+         ("--style", !styles.isEmpty), ("--alpha-mode", alphaMode != nil), ("--scales", scales != nil),
+         ("--scale-step", scaleStep != nil), ("--scale-iterations", scaleIterations != nil)]
             .filter(\.1).map(\.0)
     }
 

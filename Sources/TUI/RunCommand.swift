@@ -96,7 +96,7 @@ struct RunCommand: ParsableCommand {
             let stylePaths = engine.stylePaths(positional: style)
             guard let content, !stylePaths.isEmpty else { throw RestyleError.badInput("run: need CONTENT and STYLE image paths (or --resume SESSION)") }
             var settings = try engine.settings(styleCount: stylePaths.count)
-            if engine.iterations == nil { settings.iterations = 500 }
+            if engine.iterations == nil && engine.scaleIterations == nil { settings.iterations = 500 }
             let inputs = try Inputs.load(content: content, styles: stylePaths, size: engine.size ?? 512,
                                          styleSize: engine.styleSize, settings: settings, memoryLimit: memoryLimit)
             styleName = stylePaths.joined(separator: ",")
@@ -112,6 +112,17 @@ struct RunCommand: ParsableCommand {
                 let history = fitted.optimizer == .lbfgs ? ", L-BFGS history \(fitted.lbfgsHistory) (\(fitted.lbfgsPrecision.rawValue))" : ""
                 print("dry run: content \(c.width)×\(c.height), style \(styles), \(settings.iterations) iterations\(history); "
                       + "estimated peak memory \(MemoryEstimate.describe(need)) (limit \(MemoryEstimate.describe(memoryLimit)))")
+                // The estimate above is the last stage's, the largest: earlier stages need less.
+                let schedule = try inputs.schedule(settings: settings)
+                if schedule.count > 1 {
+                    let counts = ScaleSchedule.iterationsPerStage(total: settings.iterations, scales: schedule.count, given: settings.scaleIterations)
+                    let stages = (0..<schedule.count).map { k -> String in
+                        let g = schedule.geometry(stage: k, width: c.width, height: c.height,
+                                                  styleSizes: inputs.styles.map { ($0.width, $0.height) }, settings: settings)
+                        return "\(g.content.width)×\(g.content.height) (\(counts[k]) it)"
+                    }
+                    print("dry run: \(schedule.count) scales: " + stages.joined(separator: " → "))
+                }
                 return
             }
             opt = try inputs.makeOptimization(weights: weights, settings: settings)
@@ -282,7 +293,8 @@ final class JSONLog {
         guard fd >= 0 else { return }
         let t = o.terms
         let line = "{\"iteration\":\(o.iteration),\"total\":\(Self.number(t.total)),\"content\":\(Self.number(t.content)),"
-            + "\"style\":\(Self.number(t.style)),\"tv\":\(Self.number(t.tv)),\"seconds\":\(Self.number(o.elapsed))}\n"
+            + "\"style\":\(Self.number(t.style)),\"tv\":\(Self.number(t.tv)),\"seconds\":\(Self.number(o.elapsed)),"
+            + "\"scale\":\(o.schedule.stage + 1),\"scales\":\(o.schedule.count),\"width\":\(o.width),\"height\":\(o.height)}\n"
         var bytes = Array(line.utf8)
         var done = 0
         while done < bytes.count {
@@ -314,8 +326,9 @@ final class ProgressBar {
         let n = max(1, o.settings.iterations)
         let frac = min(1, Double(o.iteration) / Double(n))
         let eta = Double(max(0, n - o.iteration)) * o.secondsPerIteration
-        let stats = String(format: " %d/%d  loss %.4g  %.2f s/it  ETA %@", o.iteration, n, o.terms.total,
+        var stats = String(format: " %d/%d  loss %.4g  %.2f s/it  ETA %@", o.iteration, n, o.terms.total,
                            o.secondsPerIteration, formatDuration(eta))
+        if o.schedule.count > 1 { stats += "  " + ScaleSchedule.label(stage: o.schedule.stage, of: o.schedule.count, width: o.width, height: o.height) }
         let width = Self.terminalWidth() - 1
         let barWidth = max(0, min(24, width - stats.count - 1))
         let filled = Int(frac * Double(barWidth))

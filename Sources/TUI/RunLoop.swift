@@ -15,6 +15,11 @@ func iterateToEnd(_ opt: Optimization, signals: RunSignals, bar: ProgressBar?, a
             warnedRejected = true
             above(bar) { printWarning(m + " (further rejected steps are counted in the summary)") }
         }
+        // A stage change shows in the bar; one that could not be made (memory) is worth a line.
+        if let m = opt.stageMessage {
+            opt.stageMessage = nil
+            if m.contains("failed") { above(bar) { printWarning(m) } }
+        }
         afterEach(opt)
         bar?.draw(opt)
     }

@@ -291,9 +291,11 @@ enum StatusWidget {
         parts.append((rate.map { String(format: "%.2f s/it", $0) } ?? "– s/it", 1))
         parts.append((formatDuration(p.elapsed), 4))
         if let eta = eta(progress: p, rate: rate) { parts.append(("ETA " + formatDuration(eta), 2)) }
-        // Resident memory now, and the pre-flight estimate of the run's peak beside it.
+        // Resident memory now, and the pre-flight estimate of the run's peak beside it; with coarse-to-fine,
+        // the stage and its size ("scale 2/3 · 512²") in place of the bare size.
         let estimate = p.estimatedMemory > 0 ? " / ≈" + formatBytes(p.estimatedMemory) : ""
-        parts += [("\(p.width)×\(p.height)", 6), (settings.optimizer.rawValue, 5), ("mem " + formatBytes(memory) + estimate, 3)]
+        parts += [(p.scaleLabel ?? "\(p.width)×\(p.height)", p.scaleCount > 1 ? 3 : 6), (settings.optimizer.rawValue, 5),
+                  ("mem " + formatBytes(memory) + estimate, 3)]
 
         var msg = message
         if case .error(let m) = p.state { msg = m }

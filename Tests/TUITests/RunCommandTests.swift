@@ -119,6 +119,36 @@ final class RunCommandTests: RunTestCase {
         XCTAssertEqual(r.stderr.split(separator: "\n").count, 1)
     }
 
+    /// Issue 9 §4: a coarse-to-fine run logs its stage, ends at --size, records the scales in the PNG,
+    /// a dry run prints the stages, and the options are refused with garbage or with --resume.
+    func testScalesInTheLogThePNGAndTheDryRun() throws {
+        let c = try image("c.png", 64, 48, seed: 1), s = try image("s.png", 48, 48, seed: 2)
+        let out = dir + "/c2f.png"
+        let r = try restyle(["run", c, s, "-o", out, "--size", "64", "--scales", "2", "--scale-iterations", "2,2",
+                             "--log-json", "-", "--quiet", "--session", dir + "/c2f.session"])
+        XCTAssertEqual(r.code, 0, r.stderr)
+        let rows = r.stdout.split(separator: "\n").map { try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        XCTAssertEqual(rows.map { $0["iteration"] as! Int }, [0, 1, 2, 3, 4])
+        XCTAssertEqual(rows.map { $0["scale"] as! Int }, [1, 1, 1, 2, 2])
+        XCTAssertEqual(rows.map { $0["width"] as! Int }, [32, 32, 32, 64, 64])
+        XCTAssertEqual(rows[0]["scales"] as? Int, 2)
+        let img = try ImageIO.read(out)
+        XCTAssertEqual([img.width, img.height], [64, 48])
+        let text = Dictionary(try ImageIO.readPNGText(out), uniquingKeysWith: { a, _ in a })
+        XCTAssertEqual(text["scales"], "2"); XCTAssertEqual(text["scale-step"], "2.0"); XCTAssertEqual(text["scale-iterations"], "2,2")
+        XCTAssertEqual(text["iterations"], "4", "the counts set the total")
+        let dry = try restyle(["run", c, s, "-o", out, "--size", "128", "--scales", "3", "--iterations", "40", "--dry-run"])
+        XCTAssertEqual(dry.code, 0, dry.stderr)
+        XCTAssertTrue(dry.stdout.contains("dry run: 3 scales: 32×24 (15 it) → 64×48 (15 it) → 128×96 (10 it)"), dry.stdout)
+        try assertBadInput(["run", c, s, "--scales", "9"], "--scales")
+        try assertBadInput(["run", c, s, "--scales", "2", "--scale-step", "1"], "--scale-step")
+        try assertBadInput(["run", c, s, "--scales", "2", "--scale-iterations", "5,x"], "--scale-iterations")
+        try assertBadInput(["run", c, s, "--scales", "2", "--scale-iterations", "5,5,5"], "--scale-iterations")
+        try assertBadInput(["run", c, s, "--scales", "2", "--scale-iterations", "5,5", "--iterations", "3"], "--iterations")
+        try assertBadInput(["run", c, s, "--size", "64", "--scales", "4"], "needs at least")
+        try assertBadInput(["run", "--resume", dir + "/c2f.session", "--scales", "3"], "--scales")
+    }
+
     func testRunWritesPNGWithSettingsAndJSONLog() throws {
         let c = try image("c.png", 40, 32, seed: 1), s = try image("s.png", 32, 32, seed: 2)
         let out = dir + "/out.png"

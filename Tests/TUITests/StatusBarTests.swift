@@ -38,6 +38,28 @@ final class StatusBarTests: XCTestCase {
         XCTAssertFalse(s.contains("ETA"), s)
     }
 
+    // MARK: coarse-to-fine
+
+    /// Issue 9 §4: the stage and its size in place of the bare size; `u` still asks the engine (which
+    /// takes the next stage early).
+    func testStatusShowsTheScaleStageAndUStillUpscales() {
+        let e = FakeEngine()
+        let app = makeApp(e)
+        XCTAssertFalse(statusRow(app).contains("scale"), "a single-size run says nothing of scales")
+        XCTAssertTrue(statusRow(app).contains("32×24"))
+        e.progress.scaleCount = 3; e.progress.scaleStage = 1
+        e.progress.width = 512; e.progress.height = 512
+        let s = statusRow(app)
+        XCTAssertTrue(s.contains("scale 2/3 · 512²"), s)
+        e.progress.width = 512; e.progress.height = 384
+        XCTAssertTrue(statusRow(app).contains("scale 2/3 · 512×384"), statusRow(app))
+        // Narrow: it gives way before the iteration count does.
+        let narrow = statusRow(app, 80, 24)
+        XCTAssertTrue(narrow.contains("it 12/"), narrow)
+        app.handle(.char("u"))
+        XCTAssertEqual(e.upscales, 1)
+    }
+
     // MARK: memory
 
     func testMemShowsCurrentRSSAndHelpTheSessionPeak() {

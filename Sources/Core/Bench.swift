@@ -172,3 +172,62 @@ extension Bench {
         return rows
     }
 }
+
+extension Bench {
+    /// Seconds of one convolution layer, forward and input gradient, by each algorithm (best of a few runs),
+    /// so `restyle bench --layers` shows where an iteration's time goes and which path wins where.
+    public struct ConvTiming: Sendable {
+        public let name: String
+        public let cin, cout, width, height: Int
+        /// Direct-convolution FLOPs of one pass (forward or input gradient).
+        public let flops: Double
+        /// [direct, F(2×2), F(4×4)] seconds; forward, then input gradient.
+        public let forward, backward: [Double]
+        /// The algorithm the network chooses here by default.
+        public let chosen: String
+    }
+
+    public static func convTimings(weights: VGGWeights, width: Int, height: Int, depth: Int, repetitions: Int = 3) throws -> [ConvTiming] {
+        let net = try VGGNetwork(weights: weights, height: height, width: width, depth: depth, pooling: .max, convPolicy: .direct)
+        let image = syntheticImage(width: width, height: height, seed: 1)
+        _ = image.pixels.withUnsafeBufferPointer { net.forward($0.baseAddress!) }
+        let scratch = try WinogradScratch()
+        var rows: [ConvTiming] = []
+        func best(_ body: () -> Void) -> Double {
+            body()  // warm-up: first touch of the output, weight transforms
+            var t = Double.infinity
+            for _ in 0..<repetitions {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                body()
+                t = min(t, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+            }
+            return t
+        }
+        for st in net.stages {
+            guard case .conv(let k) = st.kind else { continue }
+            let w = weights.convs[k], s = st.inShape, o = st.outShape
+            let x = st.input < 0 ? net.inputBuffer.ptr : net.activations[st.input].ptr
+            let y = try FloatBuffer(count: o.count), dx = try FloatBuffer(count: s.count)
+            Ops.zeroBorders(y.ptr, o)
+            var fwd: [Double] = [], bwd: [Double] = []
+            w.taps.withUnsafeBufferPointer { t in
+                w.bias.withUnsafeBufferPointer { b in
+                    fwd.append(best { Ops.convForward(x: x, s, taps: t.baseAddress!, bias: b.baseAddress!, cout: w.cout, y: y.ptr) })
+                    bwd.append(best { Ops.convBackward(dy: y.ptr, s, taps: t.baseAddress!, cout: w.cout, dx: dx.ptr) })
+                    w.winograd.withUnsafeBufferPointer { u in
+                        fwd.append(best { Ops.winogradForward(x: x, s, u: u.baseAddress!, bias: b.baseAddress!, cout: w.cout, y: y.ptr, scratch: scratch) })
+                        bwd.append(best { Ops.winogradBackward(dy: y.ptr, s, u: u.baseAddress!, cout: w.cout, dx: dx.ptr, scratch: scratch) })
+                    }
+                    w.winograd4.withUnsafeBufferPointer { u in
+                        fwd.append(best { Ops.winograd4Forward(x: x, s, u: u.baseAddress!, bias: b.baseAddress!, cout: w.cout, y: y.ptr, scratch: scratch) })
+                        bwd.append(best { Ops.winograd4Backward(dy: y.ptr, s, u: u.baseAddress!, cout: w.cout, dx: dx.ptr, scratch: scratch) })
+                    }
+                }
+            }
+            rows.append(ConvTiming(name: st.name, cin: s.c, cout: o.c, width: s.w, height: s.h,
+                                   flops: 2 * Double(o.c * s.c * 9 * s.h * s.w), forward: fwd, backward: bwd,
+                                   chosen: Ops.winogradPays(s, cout: o.c) ? "F(4×4)" : "direct"))
+        }
+        return rows
+    }
+}

@@ -13,7 +13,8 @@ struct BenchCommand: ParsableCommand {
             direct-convolution work, an sgemm GFLOP/s figure measured in the same process on as many threads, \
             their ratio, and peak RSS. RESTYLE_CONV=direct|winograd2|winograd4 forces one convolution \
             algorithm. --conv-error prints instead the float32 error of each Winograd variant against the \
-            direct convolution on every VGG19 layer.
+            direct convolution on every VGG19 layer; --layers the seconds of each convolution layer, \
+            forward and input gradient, by each algorithm.
             """)
 
     @Option(help: "Working size (square), in pixels.")
@@ -40,11 +41,14 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Print the Winograd error against direct convolution per VGG19 layer instead of timing.")
     var convError = false
 
+    @Flag(help: "Time each convolution layer (forward and input gradient) by each algorithm instead.")
+    var layers = false
+
     @Option(help: "With --conv-error: a picture whose activations to use (default: a synthetic one).")
     var image: String?
 
     func run() throws {
-        try reportingErrors { try convError ? measureError() : measure() }
+        try reportingErrors { try convError ? measureError() : layers ? measureLayers() : measure() }
     }
 
     private struct Timing { var median, min, max, cpu, sgemm: Double }
@@ -152,5 +156,30 @@ struct BenchCommand: ParsableCommand {
             print(String(format: "  %-10@ %4d→%-4d %4d×%-4d  %10.2e  %10.2e  %10.2e  %10.2e", row.name as NSString, row.cin, row.cout,
                          row.width, row.height, row.forward2, row.forward4, row.backward2, row.backward4))
         }
+    }
+
+    private func measureLayers() throws {
+        guard size >= 16 else { throw RestyleError.badInput("--size: must be at least 16, got \(size)") }
+        guard (1...256).contains(threads) else { throw RestyleError.badInput("--threads: must be 1 … 256, got \(threads)") }
+        Threads.set(threads)
+        let weights = try VGGWeights.loadDefault()
+        let settings = Settings()
+        let depth = (settings.contentLayers + settings.styleLayers).compactMap(VGG19.index).max() ?? 0
+        let rows = try Bench.convTimings(weights: weights, width: size, height: size, depth: depth)
+        let sgemm = try Bench.sgemmRate()
+        print("restyle bench --layers  \(size)×\(size)  \(threads) threads  sgemm \(String(format: "%.1f", sgemm)) GFLOP/s")
+        print("  ms per pass (best of 3); ratio = direct-convolution GFLOP/s of the chosen path / sgemm GFLOP/s")
+        print("  layer       cin→cout  size       direct fwd/bwd    F(2×2) fwd/bwd    F(4×4) fwd/bwd   chosen  ratio")
+        var total = 0.0, flops = 0.0
+        for r in rows {
+            let i = r.chosen == "direct" ? 0 : 2
+            let t = r.forward[i] + r.backward[i]
+            total += t; flops += 2 * r.flops
+            print(String(format: "  %-10@ %4d→%-4d %4d×%-4d  %7.1f %7.1f   %7.1f %7.1f   %7.1f %7.1f   %-7@ %5.2f",
+                         r.name as NSString, r.cin, r.cout, r.width, r.height,
+                         r.forward[0] * 1e3, r.backward[0] * 1e3, r.forward[1] * 1e3, r.backward[1] * 1e3,
+                         r.forward[2] * 1e3, r.backward[2] * 1e3, r.chosen as NSString, 2 * r.flops / t / 1e9 / sgemm))
+        }
+        print(String(format: "  all layers, chosen paths: %.3f s per forward + input gradient; ratio %.2f", total, flops / total / 1e9 / sgemm))
     }
 }

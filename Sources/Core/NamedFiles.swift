@@ -1,5 +1,15 @@
 import Foundation
 
+/// A problem with a theme or preset file: where, and what. Control characters in the file name are
+/// shown escaped (`Text.escaped`), as everywhere a name from outside reaches a message.
+public struct NamedFileError: Error, CustomStringConvertible, Equatable, Sendable {
+    public var file: String
+    public var line: Int
+    public var message: String
+    public init(file: String, line: Int, message: String) { self.file = file; self.line = line; self.message = message }
+    public var description: String { line > 0 ? "\(file):\(line): \(message)" : "\(file): \(message)" }
+}
+
 /// Small text files found by name — themes, presets — in a list of folders, then among copies compiled
 /// into the binary, so that an installed binary on its own still has its own.
 public struct NamedFiles: Sendable {
@@ -68,5 +78,30 @@ public struct NamedFiles: Sendable {
     /// A name's stem for a path argument: "~/p/warm.preset" → "warm".
     public static func stem(_ path: String) -> String {
         ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+    }
+
+    /// The text a name or path stands for, the name it goes by, and how messages should name it. A path
+    /// (see `isPath`) is read as it is; a name is looked up by `find`. The file must be a regular file of
+    /// at most `limit` bytes of UTF-8: it may have been sent by anyone. `kind` ("theme", "preset") names
+    /// it in messages.
+    public func load(_ nameOrPath: String, kind: String, limit: Int) throws -> (text: String, name: String, file: String) {
+        func read(_ path: String) throws -> String {
+            let bytes: [UInt8]
+            do { bytes = try FileRead.regularFile(path, limit: limit, what: kind + " file") } catch let e as RestyleError {
+                // FileRead's message starts with the path; this error carries it on its own.
+                throw NamedFileError(file: Text.escaped(path), line: 0,
+                                     message: "cannot read \(kind) file (\(e.description.dropFirst(path.count + 2)))")
+            }
+            guard let text = String(validating: bytes, as: UTF8.self) else {
+                throw NamedFileError(file: Text.escaped(path), line: 0, message: "not UTF-8 text")
+            }
+            return text
+        }
+        if isPath(nameOrPath) { return (try read(nameOrPath), Self.stem(nameOrPath), Text.escaped(nameOrPath)) }
+        guard let (path, file) = find(nameOrPath) else {
+            throw NamedFileError(file: Text.escaped(nameOrPath), line: 0,
+                                 message: "no such \(kind) (known: \(availableNames().map { Text.escaped($0) }.joined(separator: ", ")))")
+        }
+        return (try path.map(read) ?? builtinText[nameOrPath]!, nameOrPath, Text.escaped(file))
     }
 }

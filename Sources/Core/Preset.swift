@@ -1,12 +1,7 @@
 import Foundation
 
 /// A line of a preset file that is wrong, with where it is.
-public struct PresetError: Error, CustomStringConvertible, Equatable, Sendable {
-    public var file: String
-    public var line: Int
-    public var message: String
-    public var description: String { line > 0 ? "\(file):\(line): \(message)" : "\(file): \(message)" }
-}
+public typealias PresetError = NamedFileError
 
 /// A named starting point for the settings that shape the picture (Presets/*.preset): `key = value`
 /// lines whose keys are the options of the same names. A preset sets every one of those settings —
@@ -131,26 +126,7 @@ public struct Preset: Equatable, Sendable {
     /// A preset by name (looked up in `dirs`, then built in) or by path (anything with '/' or ending in
     /// .preset).
     public static func load(_ nameOrPath: String, dirs: [String] = searchDirs()) throws -> Preset {
-        let files = files(dirs: dirs)
-        if files.isPath(nameOrPath) {
-            return try parse(try readText(nameOrPath), name: NamedFiles.stem(nameOrPath), file: nameOrPath)
-        }
-        guard let (path, file) = files.find(nameOrPath) else {
-            throw PresetError(file: Text.escaped(nameOrPath), line: 0,
-                              message: "no such preset (known: \(files.availableNames().map { Text.escaped($0) }.joined(separator: ", ")))")
-        }
-        return try parse(try path.map(readText) ?? BuiltinPresets.text[nameOrPath]!, name: nameOrPath, file: file)
-    }
-
-    /// A preset file's text: a regular file within the size limit, in UTF-8.
-    static func readText(_ path: String) throws -> String {
-        let bytes: [UInt8]
-        do { bytes = try FileRead.regularFile(path, limit: maxBytes, what: "preset file") } catch let e as RestyleError {
-            throw PresetError(file: Text.escaped(path), line: 0, message: String(e.description.dropFirst(path.count + 2)))
-        }
-        guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw PresetError(file: Text.escaped(path), line: 0, message: "not UTF-8 text")
-        }
-        return text
+        let (text, name, file) = try files(dirs: dirs).load(nameOrPath, kind: "preset", limit: maxBytes)
+        return try parse(text, name: name, file: file)
     }
 }

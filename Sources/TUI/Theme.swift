@@ -42,12 +42,7 @@ enum ThemeKey: String, CaseIterable {
     case status_bg, status_fg, warning, error
 }
 
-struct ThemeError: Error, CustomStringConvertible, Equatable {
-    var file: String
-    var line: Int
-    var message: String
-    var description: String { line > 0 ? "\(file):\(line): \(message)" : "\(file): \(message)" }
-}
+typealias ThemeError = NamedFileError
 
 struct Theme: Equatable {
     var name: String
@@ -100,27 +95,8 @@ struct Theme: Equatable {
     /// Loads a theme by name or path. A name is looked up in `dirs` (first hit wins), then among
     /// the built-ins; anything containing '/' or ending in .theme is a path.
     static func load(_ nameOrPath: String, dirs: [String]) throws -> Theme {
-        let files = files(dirs: dirs)
-        if files.isPath(nameOrPath) {
-            return try parse(try readText(nameOrPath), name: NamedFiles.stem(nameOrPath), file: nameOrPath)
-        }
-        guard let (path, file) = files.find(nameOrPath) else {
-            let known = files.availableNames().joined(separator: ", ")
-            throw ThemeError(file: nameOrPath, line: 0, message: "no such theme (known: \(known))")
-        }
-        return try parse(try path.map(readText) ?? BuiltinThemes.text[nameOrPath]!, name: nameOrPath, file: file)
-    }
-
-    /// A theme file's text: a regular file of at most 64 KB (a theme is a few hundred bytes), in UTF-8.
-    static func readText(_ path: String) throws -> String {
-        let bytes: [UInt8]
-        do { bytes = try FileRead.regularFile(path, limit: 64 << 10, what: "theme file") } catch let e as RestyleError {
-            throw ThemeError(file: path, line: 0, message: "cannot read theme file (\(e.description.dropFirst(path.count + 2)))")
-        }
-        guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw ThemeError(file: path, line: 0, message: "not UTF-8 text")
-        }
-        return text
+        let (text, name, file) = try files(dirs: dirs).load(nameOrPath, kind: "theme", limit: 64 << 10)
+        return try parse(text, name: name, file: file)
     }
 
     /// Built-in names first, then any extra themes found in `dirs`, so `t` cycles predictably.

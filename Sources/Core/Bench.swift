@@ -28,7 +28,9 @@ public enum Bench {
         var rates: [Double] = []
         for _ in 0..<(repetitions + 1) {
             let t0 = DispatchTime.now().uptimeNanoseconds
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, a.ptr, Int32(n), b.ptr, Int32(n), 0, c.ptr, Int32(n))
+            Threads.withBLASPool {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, a.ptr, Int32(n), b.ptr, Int32(n), 0, c.ptr, Int32(n))
+            }
             let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
             rates.append(2 * Double(n * n * n) / dt / 1e9)
         }
@@ -181,7 +183,8 @@ extension Bench {
         public let cin, cout, width, height: Int
         /// Direct-convolution FLOPs of one pass (forward or input gradient).
         public let flops: Double
-        /// [direct, F(2×2), F(4×4)] seconds; forward, then input gradient.
+        /// [direct, F(2×2), F(4×4) with the steps over all threads, F(4×4) in blocks] seconds; forward,
+        /// then input gradient.
         public let forward, backward: [Double]
         /// The algorithm the network chooses here by default.
         public let chosen: String
@@ -191,7 +194,7 @@ extension Bench {
         let net = try VGGNetwork(weights: weights, height: height, width: width, depth: depth, pooling: .max, convPolicy: .direct)
         let image = syntheticImage(width: width, height: height, seed: 1)
         _ = image.pixels.withUnsafeBufferPointer { net.forward($0.baseAddress!) }
-        let scratch = try WinogradScratch()
+        let scratch = try WinogradScratch(schedule: .sideBySide), blocks = try WinogradScratch(schedule: .defaultBlocks)
         var rows: [ConvTiming] = []
         func best(_ body: () -> Void) -> Double {
             body()  // warm-up: first touch of the output, weight transforms
@@ -219,8 +222,10 @@ extension Bench {
                         bwd.append(best { Ops.winogradBackward(dy: y.ptr, s, u: u.baseAddress!, cout: w.cout, dx: dx.ptr, scratch: scratch) })
                     }
                     w.winograd4.withUnsafeBufferPointer { u in
-                        fwd.append(best { Ops.winograd4Forward(x: x, s, u: u.baseAddress!, bias: b.baseAddress!, cout: w.cout, y: y.ptr, scratch: scratch) })
-                        bwd.append(best { Ops.winograd4Backward(dy: y.ptr, s, u: u.baseAddress!, cout: w.cout, dx: dx.ptr, scratch: scratch) })
+                        for sc in [scratch, blocks] {
+                            fwd.append(best { Ops.winograd4Forward(x: x, s, u: u.baseAddress!, bias: b.baseAddress!, cout: w.cout, y: y.ptr, scratch: sc) })
+                            bwd.append(best { Ops.winograd4Backward(dy: y.ptr, s, u: u.baseAddress!, cout: w.cout, dx: dx.ptr, scratch: sc) })
+                        }
                     }
                 }
             }

@@ -126,8 +126,8 @@ public final class Objective {
     /// G = F Fᵀ / M over the padded layout (border zeros add nothing), M = H·W.
     static func gram(_ f: UnsafePointer<Float>, _ s: PaddedShape, into g: UnsafeMutablePointer<Float>) {
         let m = Float(s.h * s.w)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(s.c), Int32(s.c), Int32(s.plane),
-                    1 / m, f, Int32(s.plane), f, Int32(s.plane), 0, g, Int32(s.c))
+        GEMM.run(transB: true, m: s.c, n: s.c, k: s.plane, alpha: 1 / m, a: f, lda: s.plane, b: f, ldb: s.plane,
+                 beta: 0, c: g, ldc: s.c)
     }
 
     /// Loss at `x` (RGB planar 0…255, this objective's size). With `grad`, also writes dL/dx there.
@@ -164,8 +164,8 @@ public final class Objective {
             }
             for l in styleStages where l == stage && b != 0 {
                 let s = net.stages[l].outShape
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(s.c), Int32(s.plane), Int32(s.c),
-                            styleScale[l]!, grams[l]!.ptr, Int32(s.c), net.output(l), Int32(s.plane), 1, g, Int32(s.plane))
+                GEMM.run(m: s.c, n: s.plane, k: s.c, alpha: styleScale[l]!, a: grams[l]!.ptr, lda: s.c,
+                         b: net.output(l), ldb: s.plane, beta: 1, c: g, ldc: s.plane)
             }
         }, rgbGrad: tmp, cancel: cancel)
         guard completed else { return nil }

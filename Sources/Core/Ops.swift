@@ -36,9 +36,8 @@ public enum Ops {
         let rs = s.rowStride, n = s.h * rs, plane = s.plane
         for k in 0..<9 {
             let off = (k / 3) * rs + (k % 3)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(cout), Int32(n), Int32(s.c),
-                        1, taps + k * cout * s.c, Int32(s.c), x + off, Int32(plane),
-                        k == 0 ? 0 : 1, y + rs + 1, Int32(plane))
+            GEMM.run(m: cout, n: n, k: s.c, a: taps + k * cout * s.c, lda: s.c, b: x + off, ldb: plane,
+                     beta: k == 0 ? 0 : 1, c: y + rs + 1, ldc: plane)
         }
         let os = PaddedShape(c: cout, h: s.h, w: s.w)
         parallelFor(cout, work: os.count) { c in
@@ -56,9 +55,8 @@ public enum Ops {
         memset(dx, 0, s.count * 4)
         for k in 0..<9 {
             let off = (k / 3) * rs + (k % 3)
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(s.c), Int32(n), Int32(cout),
-                        1, taps + k * cout * s.c, Int32(s.c), dy + rs + 1, Int32(plane),
-                        1, dx + off, Int32(plane))
+            GEMM.run(transA: true, m: s.c, n: n, k: cout, a: taps + k * cout * s.c, lda: s.c, b: dy + rs + 1,
+                     ldb: plane, beta: 1, c: dx + off, ldc: plane)
         }
         zeroBorders(dx, s)
     }

@@ -10,18 +10,30 @@ public enum Threads {
         var count = ProcessInfo.processInfo.activeProcessorCount
         /// Callers inside `withSerialBLAS`: while any is, OpenBLAS runs every call on its caller's thread.
         var serialDepth = 0
+        /// Callers inside `withBLASPool`.
+        var poolDepth = 0
     }
-    private static let state = LockedBox(State())
+    /// OpenBLAS is single-threaded from the first use on: `GEMM` splits the work over our threads.
+    /// `RESTYLE_BLAS=pool` keeps OpenBLAS's own pool for single GEMMs instead, for A/B runs.
+    static let ownsBLAS = ProcessInfo.processInfo.environment["RESTYLE_BLAS"] != "pool"
+    private static let state: LockedBox<State> = {
+        let s = State()
+        openblas_set_num_threads(ownsBLAS ? 1 : Int32(s.count))
+        return LockedBox(s)
+    }()
 
     /// The current thread count (≥ 1).
     public static var count: Int { state.withLock { $0.count } }
+
+    /// OpenBLAS's thread count outside `withSerialBLAS` and `withBLASPool`.
+    private static func blasThreads(_ s: State) -> Int32 { Int32(ownsBLAS && s.poolDepth == 0 ? 1 : s.count) }
 
     /// Sets both OpenBLAS's and our own parallelism to `n` threads (clamped to 1…256).
     public static func set(_ n: Int) {
         let n = min(max(n, 1), 256)
         state.withLock { s in
             s.count = n
-            if s.serialDepth == 0 { openblas_set_num_threads(Int32(n)) }
+            if s.serialDepth == 0 { openblas_set_num_threads(blasThreads(s)) }
         }
     }
 
@@ -45,7 +57,23 @@ public enum Threads {
         defer {
             state.withLock { s in
                 s.serialDepth -= 1
-                if s.serialDepth == 0 && s.count > 1 { openblas_set_num_threads(Int32(s.count)) }
+                if s.serialDepth == 0 && s.count > 1 { openblas_set_num_threads(blasThreads(s)) }
+            }
+        }
+        return body()
+    }
+
+    /// Runs `body` with OpenBLAS's own pool on `count` threads: the yardstick sgemm of `restyle bench`,
+    /// which is what the machine's BLAS does with all its cores.
+    static func withBLASPool<R>(_ body: () -> R) -> R {
+        state.withLock { s in
+            s.poolDepth += 1
+            if s.serialDepth == 0 { openblas_set_num_threads(blasThreads(s)) }
+        }
+        defer {
+            state.withLock { s in
+                s.poolDepth -= 1
+                if s.serialDepth == 0 { openblas_set_num_threads(blasThreads(s)) }
             }
         }
         return body()
@@ -69,6 +97,30 @@ func parallelFor(_ n: Int, work: Int, _ body: (Int) -> Void) {
             DispatchQueue.concurrentPerform(iterations: threads) { part in
                 for i in (n * part / threads)..<(n * (part + 1) / threads) { b(i) }
             }
+        }
+    }
+}
+
+/// `parallelFor` over channels, or a plain loop where the caller already runs on one thread of many.
+@inline(__always)
+func channels(_ n: Int, parallel: Bool, work: Int, _ body: (Int) -> Void) {
+    if parallel { parallelFor(n, work: work, body) } else { for i in 0..<n { body(i) } }
+}
+
+/// Runs `body(part, i)` for i in 0..<n on `threads` threads, each taking a contiguous range and knowing
+/// its part number (0..<threads), so it can use its own slice of a scratch buffer.
+func parallelParts(_ n: Int, threads: Int, _ body: (Int, Int) -> Void) {
+    let parts = min(n, threads)
+    if parts < 2 {
+        for i in 0..<n { body(0, i) }
+        return
+    }
+    // Audited unchecked sendability, as in `parallelFor`: concurrentPerform returns only after every call
+    // has finished, and each part works on its own items and its own scratch.
+    withoutActuallyEscaping(body) { escaping in
+        nonisolated(unsafe) let b = escaping
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            for i in (n * part / parts)..<(n * (part + 1) / parts) { b(part, i) }
         }
     }
 }

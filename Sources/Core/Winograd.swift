@@ -58,14 +58,36 @@ public final class WinogradScratch {
     /// 32 MB: at 512+512 channels that is 512 tiles per GEMM (N), already enough for OpenBLAS to run near
     /// its peak; small-channel layers get proportionally more tiles.
     public static let defaultFloats = 8 << 20
-    /// Run a layer's independent Winograd GEMMs side by side, each single-threaded (`Ops.gemms`), rather
-    /// than one after another on OpenBLAS's pool. `RESTYLE_WINOGRAD_GEMMS=pool` turns it off, for A/B runs
-    /// in `restyle bench`; read once per plan.
-    let sideBySide: Bool
-    public init(floats: Int = WinogradScratch.defaultFloats,
-                sideBySide: Bool = ProcessInfo.processInfo.environment["RESTYLE_WINOGRAD_GEMMS"] != "pool") throws {
+    /// How a layer's steps share the threads; read once per plan.
+    public let schedule: WinogradSchedule
+    /// The 36 (or 16) GEMMs of a pass run side by side, each single-threaded (`Ops.gemms`).
+    var sideBySide: Bool { schedule != .pool }
+    public init(floats: Int = WinogradScratch.defaultFloats, schedule: WinogradSchedule = .fromEnvironment) throws {
         buffer = try FloatBuffer(count: floats, slack: 0)
-        self.sideBySide = sideBySide
+        self.schedule = schedule
+    }
+}
+
+/// How a Winograd layer's three steps (input transform, GEMMs, output transform) use the threads.
+public enum WinogradSchedule: Sendable, Equatable {
+    /// Each step over all threads; the GEMMs one after another, each spread over OpenBLAS's pool.
+    case pool
+    /// Each step over all threads; the GEMMs side by side, each on one thread.
+    case sideBySide
+    /// F(4×4): blocks of tiles that one thread carries through all three steps (`TileBlocks`) wherever a
+    /// layer has enough tiles for that, else as `sideBySide`. The parameters exist for tests, which force
+    /// small blocks on small shapes.
+    case blocks(minTiles: Int, targetFloats: Int)
+
+    public static let defaultBlocks = WinogradSchedule.blocks(minTiles: TileBlocks.minTiles, targetFloats: TileBlocks.targetFloats)
+
+    /// `RESTYLE_WINOGRAD_GEMMS=pool|side` picks the older schedules for A/B runs in `restyle bench`.
+    public static var fromEnvironment: WinogradSchedule {
+        switch ProcessInfo.processInfo.environment["RESTYLE_WINOGRAD_GEMMS"] {
+        case "pool": return .pool
+        case "side": return .sideBySide
+        default: return defaultBlocks
+        }
     }
 }
 
@@ -110,9 +132,8 @@ extension Ops {
             inputTransform(input, s, tilesX: tilesX, first: t0, count: n, ld: ldn, xiStride: vStride, v: v)
             for xi in 0..<16 {
                 let a = u + (transposed ? Winograd.permuted[xi] : xi) * mn
-                cblas_sgemm(CblasRowMajor, transposed ? CblasTrans : CblasNoTrans, CblasNoTrans,
-                            Int32(outC), Int32(n), Int32(inC), 1, a, Int32(transposed ? outC : inC),
-                            v + xi * vStride, Int32(ldn), 0, m + xi * mStride, Int32(ldn))
+                GEMM.run(transA: transposed, m: outC, n: n, k: inC, a: a, lda: transposed ? outC : inC,
+                         b: v + xi * vStride, ldb: ldn, beta: 0, c: m + xi * mStride, ldc: ldn)
             }
             outputTransform(m, PaddedShape(c: outC, h: s.h, w: s.w), tilesX: tilesX, first: t0, count: n,
                             ld: ldn, xiStride: mStride, bias: bias, y: output)
@@ -243,6 +264,13 @@ extension Ops {
     }
 }
 
+/// The length of a V or M row holding n tiles (+ pad floats a store may spill): an odd multiple of 16
+/// floats, so the 36 (or 16) rows of one channel do not fall on the same cache sets.
+func winogradRow(_ n: Int, pad: Int) -> Int {
+    let r = (n + pad + 15) / 16
+    return 16 * (r % 2 == 0 ? r + 1 : r)
+}
+
 /// How many tiles one pass over the scratch transforms at once, and the row length `ld` of its ξ blocks.
 /// Strides that are powers of two put the 16 or 36 streams a transform reads or writes in the same cache
 /// sets (with the 32 MB scratch they were exactly 1 MB apart), so a row is an odd multiple of 16 floats
@@ -250,7 +278,7 @@ extension Ops {
 /// stored whole past the last real tile. A scratch too small for one tile stops the program: carrying
 /// on would overrun it.
 func winogradChunk(xis: Int, rowPad: Int, inC: Int, outC: Int, tiles: Int, scratchFloats: Int) -> (chunk: Int, ld: Int) {
-    func ld(_ n: Int) -> Int { let r = (n + rowPad + 15) / 16; return 16 * (r % 2 == 0 ? r + 1 : r) }
+    func ld(_ n: Int) -> Int { winogradRow(n, pad: rowPad) }
     func footprint(_ n: Int) -> Int { xis * (inC + outC) * ld(n) + 2 * xis * 32 }
     var chunk = min(tiles, scratchFloats / (xis * (inC + outC)))
     while chunk > 1 && footprint(chunk) > scratchFloats { chunk -= chunk > 64 ? 16 : 1 }

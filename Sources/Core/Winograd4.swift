@@ -328,11 +328,12 @@ extension Ops {
                                         scratch: WinogradScratch, relu: Bool = false) {
         let os = PaddedShape(c: cout, h: s.h, w: s.w)
         winograd4(inC: s.c, outC: cout, s, u: u, transposed: false, scratch: scratch,
-                  input: { v, first, n, ld, stride in
-                      inputTransform4(x, s, first: first, count: n, ld: ld, xiStride: stride, v: v)
+                  input: { v, first, n, ld, stride, parallel in
+                      inputTransform4(x, s, first: first, count: n, ld: ld, xiStride: stride, parallel: parallel, v: v)
                   },
-                  output: { m, first, n, ld, stride in
-                      outputTransform4(m, os, first: first, count: n, ld: ld, xiStride: stride, bias: bias, relu: relu, y: y)
+                  output: { m, first, n, ld, stride, parallel in
+                      outputTransform4(m, os, first: first, count: n, ld: ld, xiStride: stride, parallel: parallel,
+                                       bias: bias, relu: relu, y: y)
                   })
         // The transforms write only the interior; the buffer may hold anything from another shape.
         zeroBorders(y, os)
@@ -346,11 +347,12 @@ extension Ops {
         let ds = PaddedShape(c: cout, h: s.h, w: s.w)
         memset(dx, 0, s.count * 4)
         winograd4(inC: cout, outC: s.c, s, u: u, transposed: true, scratch: scratch,
-                  input: { v, first, n, ld, stride in
-                      gradientInputTransform4(dy, ds, mask: reluOutput, first: first, count: n, ld: ld, xiStride: stride, v: v)
+                  input: { v, first, n, ld, stride, parallel in
+                      gradientInputTransform4(dy, ds, mask: reluOutput, first: first, count: n, ld: ld, xiStride: stride,
+                                              parallel: parallel, v: v)
                   },
-                  output: { m, first, n, ld, stride in
-                      gradientOutputTransform4(m, s, first: first, count: n, ld: ld, xiStride: stride, dx: dx)
+                  output: { m, first, n, ld, stride, parallel in
+                      gradientOutputTransform4(m, s, first: first, count: n, ld: ld, xiStride: stride, parallel: parallel, dx: dx)
                   })
         zeroBorders(dx, s)
     }
@@ -358,42 +360,66 @@ extension Ops {
     /// Tiles of a plane: 4×4 output blocks.
     @inline(__always) static func tiles4(_ s: PaddedShape) -> (x: Int, y: Int) { ((s.w + 3) / 4, (s.h + 3) / 4) }
 
-    /// The chunked pipeline: transform a chunk of tiles into V, 36 GEMMs into M, transform M out.
-    /// U is [36][outC][inC], or with `transposed` [36][inC][outC].
+    /// The pipeline: transform a set of tiles into V, 36 GEMMs into M, transform M out. Layers with many
+    /// tiles are cut into blocks that each thread carries through all three steps alone (`TileBlocks`), so
+    /// V and M stay in that core's cache and no thread waits at a barrier; layers with few tiles (deep ones)
+    /// run each step over all threads, the 36 GEMMs side by side. U is [36][outC][inC], or with `transposed`
+    /// [36][inC][outC]. The input gradient's output transform adds into overlapping 6×6 tiles, so
+    /// `transposed` runs neighbouring blocks in different phases.
     static func winograd4(inC: Int, outC: Int, _ s: PaddedShape, u: UnsafePointer<Float>, transposed: Bool,
                           scratch: WinogradScratch,
-                          input: (UnsafeMutablePointer<Float>, Int, Int, Int, Int) -> Void,
-                          output: (UnsafePointer<Float>, Int, Int, Int, Int) -> Void) {
+                          input: (UnsafeMutablePointer<Float>, Int, Int, Int, Int, Bool) -> Void,
+                          output: (UnsafePointer<Float>, Int, Int, Int, Int, Bool) -> Void) {
         let (tx, ty) = tiles4(s)
+        let mn = inC * outC
+        func products(_ v: UnsafePointer<Float>, _ m: UnsafeMutablePointer<Float>, n: Int, ld: Int, vStride: Int,
+                      mStride: Int, xi: Int, parallel: Bool) {
+            GEMM.run(transA: transposed, m: outC, n: n, k: inC, a: u + xi * mn, lda: transposed ? outC : inC,
+                     b: v + xi * vStride, ldb: ld, beta: 0, c: m + xi * mStride, ldc: ld, parallel: parallel)
+        }
+        let threads = Threads.count
+        if let b = TileBlocks(inC: inC, outC: outC, tilesX: tx, tilesY: ty, threads: threads,
+                              scratchFloats: scratch.buffer.count, schedule: scratch.schedule) {
+            let vStride = inC * b.ld + 32, mStride = outC * b.ld + 32
+            let perThread = scratch.buffer.count / threads
+            Threads.withSerialBLAS {
+                for phase in b.phases(overlapping: transposed) {
+                    parallelParts(phase.count, threads: threads) { part, i in
+                        let v = scratch.buffer.ptr + part * perThread, m = v + 36 * vStride
+                        let (ty0, tx0, rows, cols) = b.block(phase[i])
+                        for r in 0..<rows { input(v + r * cols, (ty0 + r) * tx + tx0, cols, b.ld, vStride, false) }
+                        for xi in 0..<36 { products(v, m, n: rows * cols, ld: b.ld, vStride: vStride, mStride: mStride, xi: xi, parallel: false) }
+                        for r in 0..<rows { output(m + r * cols, (ty0 + r) * tx + tx0, cols, b.ld, mStride, false) }
+                    }
+                }
+            }
+            return
+        }
         let tiles = tx * ty
         // Rows of at least n + 7 floats, because a group of eight tiles is stored whole even where fewer
         // are real.
         let (chunk, ldn) = winogradChunk(xis: 36, rowPad: 7, inC: inC, outC: outC, tiles: tiles, scratchFloats: scratch.buffer.count)
         let vStride = inC * ldn + 32, mStride = outC * ldn + 32
         let v = scratch.buffer.ptr, m = scratch.buffer.ptr + 36 * vStride
-        let mn = inC * outC
         var t0 = 0
         while t0 < tiles {
             let n = min(chunk, tiles - t0)
-            input(v, t0, n, ldn, vStride)
-            gemms(count: 36, flopsEach: 2 * mn * n, sideBySide: scratch.sideBySide) { xi in
-                cblas_sgemm(CblasRowMajor, transposed ? CblasTrans : CblasNoTrans, CblasNoTrans,
-                            Int32(outC), Int32(n), Int32(inC), 1, u + xi * mn, Int32(transposed ? outC : inC),
-                            v + xi * vStride, Int32(ldn), 0, m + xi * mStride, Int32(ldn))
+            input(v, t0, n, ldn, vStride, true)
+            gemms(count: 36, sideBySide: scratch.sideBySide) { xi, parallel in
+                products(v, m, n: n, ld: ldn, vStride: vStride, mStride: mStride, xi: xi, parallel: parallel)
             }
-            output(m, t0, n, ldn, mStride)
+            output(m, t0, n, ldn, mStride, true)
             t0 += n
         }
     }
 
-    /// Runs independent GEMMs: side by side, each on one thread with OpenBLAS single-threaded, when there
-    /// are more of them than threads and each is big enough to be worth a thread; else one after another,
-    /// each spread over all threads by OpenBLAS.
-    static func gemms(count: Int, flopsEach: Int, sideBySide: Bool, _ body: (Int) -> Void) {
+    /// Runs independent GEMMs: side by side, each on one thread, when there are at least as many as
+    /// threads; else one after another, each split over all threads by `GEMM` (body's second argument).
+    static func gemms(count: Int, sideBySide: Bool, _ body: (Int, Bool) -> Void) {
         if sideBySide && Threads.count > 1 && count >= Threads.count {
-            Threads.withSerialBLAS { parallelFor(count, work: Int.max) { body($0) } }
+            Threads.withSerialBLAS { parallelFor(count, work: Int.max) { body($0, false) } }
         } else {
-            for i in 0..<count { body(i) }
+            for i in 0..<count { body(i, true) }
         }
     }
 
@@ -429,9 +455,9 @@ extension Ops {
     /// V[ξ][c][i] for tiles first..<first+count: tile (ty, tx) reads padded rows 4ty…4ty+5 and columns
     /// 4tx…4tx+5; what lies past the padded plane (sizes not a multiple of 4) reads as zero.
     static func inputTransform4(_ x: UnsafePointer<Float>, _ s: PaddedShape, first: Int, count n: Int,
-                                ld: Int, xiStride stride: Int, v: UnsafeMutablePointer<Float>) {
+                                ld: Int, xiStride stride: Int, parallel: Bool = true, v: UnsafeMutablePointer<Float>) {
         let rs = s.rowStride, plane = s.plane, tilesX = tiles4(s).x
-        parallelFor(s.c, work: s.c * n * 36) { c in
+        channels(s.c, parallel: parallel, work: s.c * n * 36) { c in
             let p = x + c * plane, out = v + c * ld
             withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 72) { buf in
                 let d = buf.baseAddress!, e = d + 36
@@ -457,9 +483,9 @@ extension Ops {
     /// y (padded interior) = Aᵀ M A + bias (then ReLU) for tiles first..<first+count; outputs past H or W
     /// are dropped.
     static func outputTransform4(_ m: UnsafePointer<Float>, _ s: PaddedShape, first: Int, count n: Int, ld: Int,
-                                 xiStride stride: Int, bias: UnsafePointer<Float>, relu: Bool, y: UnsafeMutablePointer<Float>) {
+                                 xiStride stride: Int, parallel: Bool = true, bias: UnsafePointer<Float>, relu: Bool, y: UnsafeMutablePointer<Float>) {
         let rs = s.rowStride, plane = s.plane, tilesX = tiles4(s).x
-        parallelFor(s.c, work: s.c * n * 36) { c in
+        channels(s.c, parallel: parallel, work: s.c * n * 36) { c in
             let b = SIMD8<Float>(repeating: bias[c])
             let q = y + c * plane, src = m + c * ld
             withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 52) { buf in
@@ -489,9 +515,9 @@ extension Ops {
     /// dM[ξ][c][i] = (A dY Aᵀ)[ξ] for the 4×4 gradient tiles first..<first+count, dY masked by
     /// (mask > 0) when a mask is given. Outside H×W dY is zero (its border, or past the plane).
     static func gradientInputTransform4(_ dy: UnsafePointer<Float>, _ s: PaddedShape, mask: UnsafePointer<Float>?,
-                                        first: Int, count n: Int, ld: Int, xiStride stride: Int, v: UnsafeMutablePointer<Float>) {
+                                        first: Int, count n: Int, ld: Int, xiStride stride: Int, parallel: Bool = true, v: UnsafeMutablePointer<Float>) {
         let rs = s.rowStride, plane = s.plane, tilesX = tiles4(s).x
-        parallelFor(s.c, work: s.c * n * 36) { c in
+        channels(s.c, parallel: parallel, work: s.c * n * 36) { c in
             let p = dy + c * plane, mp = mask.map { $0 + c * plane }, out = v + c * ld
             withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 52) { buf in
                 let d = buf.baseAddress!, e = d + 16
@@ -528,9 +554,9 @@ extension Ops {
     /// dx += B dV Bᵀ over the 6×6 input tiles (which overlap by two rows and columns; one thread owns each
     /// channel, so the additions never race). Values that fall on the border are cleared by the caller.
     static func gradientOutputTransform4(_ m: UnsafePointer<Float>, _ s: PaddedShape, first: Int, count n: Int, ld: Int,
-                                         xiStride stride: Int, dx: UnsafeMutablePointer<Float>) {
+                                         xiStride stride: Int, parallel: Bool = true, dx: UnsafeMutablePointer<Float>) {
         let rs = s.rowStride, plane = s.plane, tilesX = tiles4(s).x
-        parallelFor(s.c, work: s.c * n * 36) { c in
+        channels(s.c, parallel: parallel, work: s.c * n * 36) { c in
             let q = dx + c * plane, src = m + c * ld
             withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 72) { buf in
                 let d = buf.baseAddress!, e = d + 36

@@ -169,16 +169,18 @@ struct BenchCommand: ParsableCommand {
         let sgemm = try Bench.sgemmRate()
         print("restyle bench --layers  \(size)×\(size)  \(threads) threads  sgemm \(String(format: "%.1f", sgemm)) GFLOP/s")
         print("  ms per pass (best of 3); ratio = direct-convolution GFLOP/s of the chosen path / sgemm GFLOP/s")
-        print("  layer       cin→cout  size       direct fwd/bwd    F(2×2) fwd/bwd    F(4×4) fwd/bwd   chosen  ratio")
+        print("  F(4×4) all: each step over all threads; blocks: blocks of tiles, one thread each (the default)")
+        print("  layer       cin→cout  size       direct fwd/bwd    F(2×2) fwd/bwd  F(4×4) all fwd/bwd  blocks fwd/bwd  chosen  ratio")
         var total = 0.0, flops = 0.0
         for r in rows {
-            let i = r.chosen == "direct" ? 0 : 2
+            let i = r.chosen == "direct" ? 0 : 3
             let t = r.forward[i] + r.backward[i]
             total += t; flops += 2 * r.flops
-            print(String(format: "  %-10@ %4d→%-4d %4d×%-4d  %7.1f %7.1f   %7.1f %7.1f   %7.1f %7.1f   %-7@ %5.2f",
+            print(String(format: "  %-10@ %4d→%-4d %4d×%-4d  %7.1f %7.1f   %7.1f %7.1f   %7.1f %7.1f   %7.1f %7.1f  %-7@ %5.2f",
                          r.name as NSString, r.cin, r.cout, r.width, r.height,
                          r.forward[0] * 1e3, r.backward[0] * 1e3, r.forward[1] * 1e3, r.backward[1] * 1e3,
-                         r.forward[2] * 1e3, r.backward[2] * 1e3, r.chosen as NSString, 2 * r.flops / t / 1e9 / sgemm))
+                         r.forward[2] * 1e3, r.backward[2] * 1e3, r.forward[3] * 1e3, r.backward[3] * 1e3,
+                         r.chosen as NSString, 2 * r.flops / t / 1e9 / sgemm))
         }
         print(String(format: "  all layers, chosen paths: %.3f s per forward + input gradient; ratio %.2f", total, flops / total / 1e9 / sgemm))
     }

@@ -18,11 +18,16 @@ final class Winograd4Tests: XCTestCase {
         (2, 3, 4, 4), (2, 3, 8, 32), (3, 2, 15, 31),
     ]
 
-    /// The default scratch (one chunk here) and the smallest that holds 16 tiles, so chunks start in the
-    /// middle of tile rows and of eight-tile groups.
+    /// The default scratch (one chunk here), the smallest that holds 16 tiles, so chunks start in the
+    /// middle of tile rows and of eight-tile groups, the older schedules, and blocks of one tile upward
+    /// (one thread per block, the input gradient in phases), which these small shapes never get by default.
     func scratches(_ cin: Int, _ cout: Int) -> [WinogradScratch] {
-        [try! WinogradScratch(), try! WinogradScratch(floats: 36 * (cin + cout) * 48 + 4096),
-         try! WinogradScratch(sideBySide: false)]
+        let tile = 36 * (cin + cout)
+        return [try! WinogradScratch(), try! WinogradScratch(floats: tile * 48 + 4096),
+                try! WinogradScratch(schedule: .pool), try! WinogradScratch(schedule: .sideBySide),
+                try! WinogradScratch(schedule: .blocks(minTiles: 1, targetFloats: tile * 24 + 4096)),
+                try! WinogradScratch(schedule: .blocks(minTiles: 1, targetFloats: tile * 48 + 4096)),
+                try! WinogradScratch(floats: 2 * (tile * 80 + 4096), schedule: .blocks(minTiles: 1, targetFloats: tile * 80 + 4096))]
     }
 
 

@@ -1,0 +1,37 @@
+import CBLAS
+import Foundation
+
+/// Every GEMM restyle issues goes through `gemm`. OpenBLAS always runs single-threaded on the calling
+/// thread (`Threads`), and a GEMM worth it is cut into blocks of C's rows (or, when C has few rows, of its
+/// columns) that run side by side on restyle's own threads. With OpenBLAS's own pool, each call woke its
+/// threads and left them spinning in `sched_yield` afterwards, taking the cores from the transforms and
+/// loops that followed (about 8% of an iteration in `perf`, issue 8).
+enum GEMM {
+    /// Below this many multiply-adds a GEMM runs on the caller's thread alone.
+    static let parallelWork = 1 << 21
+
+    /// C = alpha·op(A)·op(B) + beta·C, row-major, as `cblas_sgemm`.
+    static func run(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
+                    a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, beta: Float,
+                    c: UnsafeMutablePointer<Float>, ldc: Int, parallel: Bool = true) {
+        func call(_ m0: Int, _ m1: Int, _ n0: Int, _ n1: Int) {
+            guard m1 > m0 && n1 > n0 else { return }
+            cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                        Int32(m1 - m0), Int32(n1 - n0), Int32(k), alpha,
+                        a + (transA ? m0 : m0 * lda), Int32(lda), b + (transB ? n0 * ldb : n0), Int32(ldb),
+                        beta, c + m0 * ldc + n0, Int32(ldc))
+        }
+        let threads = parallel && Threads.ownsBLAS ? Threads.count : 1
+        guard threads > 1 && m * n * k >= parallelWork else { return call(0, m, 0, n) }
+        // Rows when there are enough for every thread to get a useful block, else columns; blocks of rows
+        // are multiples of 8 and of columns multiples of 64, so each stays aligned with the kernel's panels.
+        let byRows = m >= 16 * threads || m >= n
+        let (extent, unit) = byRows ? (m, 8) : (n, 64)
+        let units = (extent + unit - 1) / unit
+        let parts = min(threads, units)
+        parallelParts(parts, threads: parts) { _, p in
+            let lo = min(extent, units * p / parts * unit), hi = min(extent, units * (p + 1) / parts * unit)
+            if byRows { call(lo, hi, 0, n) } else { call(0, m, lo, hi) }
+        }
+    }
+}

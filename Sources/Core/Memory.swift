@@ -37,7 +37,7 @@ public enum MemoryEstimate {
     static func transformBytes(depth: Int) -> Int {
         var total = 0
         for layer in VGG19.layers.prefix(depth + 1) {
-            if case .conv(_, let cin, let cout) = layer.kind, cin * cout >= 40 * (cin + cout) { total += 36 * cin * cout * 4 }
+            if case .conv(_, let cin, let cout) = layer.kind, Ops.winogradPays(cin: cin, cout: cout) { total += 36 * cin * cout * 4 }
         }
         return total
     }

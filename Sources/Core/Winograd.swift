@@ -94,11 +94,15 @@ public enum WinogradSchedule: Sendable, Equatable {
 extension Ops {
     /// Where Winograd beats the shifted GEMM on this machine class (2 cores, OpenBLAS). It saves GEMM work
     /// ∝ cin·cout per tile and adds transforms ∝ cin + cout, so it pays once cin·cout/(cin + cout) is large
-    /// enough: measured in `restyle bench`, 64→64 (32) was a wash or a loss, 64→128 (42) and up won.
-    /// conv1_1 (cin 3) stays direct. Planes under 4×4 are mostly padding tiles, so they stay direct too.
+    /// enough: measured with `restyle bench --layers`, 64→64 (32) wins once its tiles run in per-thread
+    /// blocks, which keep V and M in cache. conv1_1 (cin 3) stays direct. Planes under 4×4 are mostly
+    /// padding tiles, so they stay direct too.
     public static func winogradPays(_ s: PaddedShape, cout: Int) -> Bool {
-        s.c * cout >= 40 * (s.c + cout) && s.h >= 4 && s.w >= 4
+        winogradPays(cin: s.c, cout: cout) && s.h >= 4 && s.w >= 4
     }
+
+    /// The channel half of `winogradPays`, which also decides which weight transforms are made.
+    static func winogradPays(cin: Int, cout: Int) -> Bool { cin * cout >= 32 * (cin + cout) }
 
     /// The same result as `convForward` (padded in, padded out, zero border) by Winograd F(2×2, 3×3);
     /// `u` is `VGGWeights.Conv.winograd` ([16][cout][cin]).

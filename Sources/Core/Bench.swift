@@ -184,7 +184,8 @@ extension Bench {
         /// Direct-convolution FLOPs of one pass (forward or input gradient).
         public let flops: Double
         /// [direct, F(2×2), F(4×4) with the steps over all threads, F(4×4) in blocks] seconds; forward,
-        /// then input gradient.
+        /// then input gradient. Direct is as the network runs it: blocked im2col for few input channels,
+        /// shifted GEMMs otherwise.
         public let forward, backward: [Double]
         /// The algorithm the network chooses here by default.
         public let chosen: String
@@ -215,8 +216,8 @@ extension Bench {
             var fwd: [Double] = [], bwd: [Double] = []
             w.taps.withUnsafeBufferPointer { t in
                 w.bias.withUnsafeBufferPointer { b in
-                    fwd.append(best { Ops.convForward(x: x, s, taps: t.baseAddress!, bias: b.baseAddress!, cout: w.cout, y: y.ptr) })
-                    bwd.append(best { Ops.convBackward(dy: y.ptr, s, taps: t.baseAddress!, cout: w.cout, dx: dx.ptr) })
+                    fwd.append(best { Ops.convForward(x: x, s, taps: t.baseAddress!, bias: b.baseAddress!, cout: w.cout, y: y.ptr, scratch: scratch) })
+                    bwd.append(best { Ops.convBackward(dy: y.ptr, s, taps: t.baseAddress!, cout: w.cout, dx: dx.ptr, scratch: scratch) })
                     w.winograd.withUnsafeBufferPointer { u in
                         fwd.append(best { Ops.winogradForward(x: x, s, u: u.baseAddress!, bias: b.baseAddress!, cout: w.cout, y: y.ptr, scratch: scratch) })
                         bwd.append(best { Ops.winogradBackward(dy: y.ptr, s, u: u.baseAddress!, cout: w.cout, dx: dx.ptr, scratch: scratch) })

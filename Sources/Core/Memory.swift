@@ -43,7 +43,8 @@ public enum MemoryEstimate {
     }
 
     /// Bytes of the network plan an objective builds at (height, width) for these layers: exactly what
-    /// `VGGNetwork` allocates for activations, copies and backward records, plus the Winograd scratch.
+    /// `VGGNetwork` allocates for activations, copies and backward records, plus the convolution scratch
+    /// (Winograd's, also the column buffers of conv1_1's blocked im2col: every plan has one).
     static func networkBytes(height: Int, width: Int, settings: Settings, memoryPlan: VGGNetwork.MemoryPlan) -> Int {
         let cs = settings.contentLayers.compactMap(VGG19.index), ss = settings.styleLayers.compactMap(VGG19.index)
         let depth = (cs + ss).max() ?? VGG19.layers.count - 1

@@ -30,9 +30,14 @@ public enum Ops {
         }
     }
 
-    /// y = conv3x3(x) + bias, both padded; `taps` is [9][cout][cin].
+    /// y = conv3x3(x) + bias, both padded; `taps` is [9][cout][cin]. Given a scratch, a layer with few input
+    /// channels takes the blocked im2col path (ConvSmallChannels.swift); else, or without one, nine shifted
+    /// GEMMs (the reference the tests hold that path to).
     public static func convForward(x: UnsafePointer<Float>, _ s: PaddedShape, taps: UnsafePointer<Float>,
-                                   bias: UnsafePointer<Float>, cout: Int, y: UnsafeMutablePointer<Float>) {
+                                   bias: UnsafePointer<Float>, cout: Int, y: UnsafeMutablePointer<Float>,
+                                   scratch: WinogradScratch? = nil) {
+        if let scratch, usesSmallChannels(s),
+           smallChannelsForward(x: x, s, taps: taps, bias: bias, cout: cout, y: y, scratch: scratch) { return }
         let rs = s.rowStride, n = s.h * rs, plane = s.plane
         for k in 0..<9 {
             let off = (k / 3) * rs + (k % 3)
@@ -49,8 +54,11 @@ public enum Ops {
     }
 
     /// dx = convᵀ(dy): the gradient with respect to the convolution's input. `dy` must have zero borders.
+    /// The scratch picks the path as in `convForward`.
     public static func convBackward(dy: UnsafePointer<Float>, _ s: PaddedShape, taps: UnsafePointer<Float>,
-                                    cout: Int, dx: UnsafeMutablePointer<Float>) {
+                                    cout: Int, dx: UnsafeMutablePointer<Float>, scratch: WinogradScratch? = nil) {
+        if let scratch, usesSmallChannels(s),
+           smallChannelsBackward(dy: dy, s, taps: taps, cout: cout, dx: dx, scratch: scratch) { return }
         let rs = s.rowStride, n = s.h * rs, plane = s.plane
         memset(dx, 0, s.count * 4)
         for k in 0..<9 {

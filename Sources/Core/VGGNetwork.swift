@@ -157,8 +157,9 @@ public final class VGGNetwork {
     /// whose ReLU backward is applied in its gradient's input transform. Only where no loss reads the
     /// convolution's own (pre-ReLU) output, since that output is then never stored.
     let fusedRelu: [Bool]
-    /// Shared by every Winograd convolution of this plan (they run one after another); nil if none does.
-    let winogradScratch: WinogradScratch?
+    /// Shared by every Winograd convolution of this plan and by the direct ones with few input channels
+    /// (they run one after another); nil if none needs it.
+    let convScratch: WinogradScratch?
 
     /// Caffe VGG's BGR channel means, in 0…255 units.
     static let meanBGR: [Float] = [103.939, 116.779, 123.68]
@@ -203,7 +204,11 @@ public final class VGGNetwork {
         fusedRelu = stages.indices.map { i in
             algorithms[i] == .winograd4 && tappedConvs.contains(i) == false && i + 1 < stages.count && stages[i + 1].kind == .relu
         }
-        winogradScratch = algorithms.contains(where: { $0 != .direct }) ? try WinogradScratch() : nil
+        let smallChannels = zip(stages, algorithms).contains { st, a in
+            if case .conv = st.kind { return a == .direct && Ops.usesSmallChannels(st.inShape) }
+            return false
+        }
+        convScratch = smallChannels || algorithms.contains(where: { $0 != .direct }) ? try WinogradScratch() : nil
         // Transform the weights now, not in the first iteration.
         for (st, algorithm) in zip(stages, algorithms) {
             guard case .conv(let k) = st.kind else { continue }
@@ -232,7 +237,7 @@ public final class VGGNetwork {
         guard case .conv(let k) = st.kind else { return }
         let w = weights.convs[k]
         w.bias.withUnsafeBufferPointer { b in
-            switch (algorithms[i], winogradScratch) {
+            switch (algorithms[i], convScratch) {
             case (.winograd2, let scratch?):
                 w.winograd.withUnsafeBufferPointer { u in
                     Ops.winogradForward(x: inPtr, st.inShape, u: u.baseAddress!, bias: b.baseAddress!,
@@ -245,7 +250,8 @@ public final class VGGNetwork {
                 }
             default:
                 w.taps.withUnsafeBufferPointer { t in
-                    Ops.convForward(x: inPtr, st.inShape, taps: t.baseAddress!, bias: b.baseAddress!, cout: w.cout, y: outPtr)
+                    Ops.convForward(x: inPtr, st.inShape, taps: t.baseAddress!, bias: b.baseAddress!, cout: w.cout, y: outPtr,
+                                    scratch: convScratch)
                 }
             }
         }
@@ -317,7 +323,7 @@ public final class VGGNetwork {
             case .conv(let k):
                 if cancel?.isSet == true { return false }
                 let w = weights.convs[k]
-                switch (algorithms[i], winogradScratch) {
+                switch (algorithms[i], convScratch) {
                 case (.winograd2, let scratch?):
                     w.winograd.withUnsafeBufferPointer { u in
                         Ops.winogradBackward(dy: g.ptr, st.inShape, u: u.baseAddress!, cout: w.cout, dx: other.ptr, scratch: scratch)
@@ -332,7 +338,7 @@ public final class VGGNetwork {
                     }
                 default:
                     w.taps.withUnsafeBufferPointer { t in
-                        Ops.convBackward(dy: g.ptr, st.inShape, taps: t.baseAddress!, cout: w.cout, dx: other.ptr)
+                        Ops.convBackward(dy: g.ptr, st.inShape, taps: t.baseAddress!, cout: w.cout, dx: other.ptr, scratch: convScratch)
                     }
                 }
                 swap(&g, &other)

@@ -1,7 +1,7 @@
 import CBLAS
 import Foundation
 
-/// Every GEMM restyle issues goes through `gemm`. OpenBLAS always runs single-threaded on the calling
+/// Every GEMM restyle issues goes through `GEMM.run`. OpenBLAS always runs single-threaded on the calling
 /// thread (`Threads`), and a GEMM worth it is cut into blocks of C's rows (or, when C has few rows, of its
 /// columns) that run side by side on restyle's own threads. With OpenBLAS's own pool, each call woke its
 /// threads and left them spinning in `sched_yield` afterwards, taking the cores from the transforms and

@@ -70,7 +70,7 @@ public final class WinogradScratch {
 
 /// How a Winograd layer's three steps (input transform, GEMMs, output transform) use the threads.
 public enum WinogradSchedule: Sendable, Equatable {
-    /// Each step over all threads; the GEMMs one after another, each spread over OpenBLAS's pool.
+    /// Each step over all threads; the GEMMs one after another, each split over all threads (`GEMM`).
     case pool
     /// Each step over all threads; the GEMMs side by side, each on one thread.
     case sideBySide

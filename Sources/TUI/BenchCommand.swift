@@ -32,7 +32,7 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .customLong("lbfgs-precision"), help: "float or half: how L-BFGS stores its history (default half).")
     var lbfgsPrecision: LBFGSPrecision = Settings().lbfgsPrecision
 
-    @Option(help: "Threads for OpenBLAS and restyle's own loops in the second measurement (default: all cores).")
+    @Option(help: "Threads restyle computes on (its loops and GEMMs) in the second measurement (default: all cores).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
     @Flag(help: "Only the all-threads measurement (skip the 1-thread baseline).")

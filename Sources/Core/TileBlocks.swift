@@ -14,12 +14,13 @@ struct TileBlocks {
     /// Row length of V and M, for rows × cols tiles plus the spill of a vector store.
     let ld: Int
 
-    /// Footprint a block aims for: V and M of one block in a core's L2 plus a share of L3. Measured with
-    /// `restyle bench --layers` (2-core EPYC, 1 MB L2): 1–3 MB were within noise of each other, 8 MB and
-    /// one pass over all tiles clearly slower.
-    static let targetFloats = (ProcessInfo.processInfo.environment["RESTYLE_W4_BLOCK_KB"].flatMap(Int.init) ?? 2048) * 256
-    /// Below this many tiles a GEMM's packing and call overhead outweigh the cache it saves.
-    static let minTiles = Int(ProcessInfo.processInfo.environment["RESTYLE_W4_MIN_TILES"].flatMap(Int.init) ?? 64)
+    /// Footprint a block aims for: V and M of one block (2 MB) within a core's 1 MB L2 and its share of
+    /// L3. Against one pass over all tiles through the 32 MB scratch, conv1_2 at 512² went from 247/267 ms
+    /// to 188/238 ms (forward/input gradient, `restyle bench --layers`); other sizes were not compared.
+    static let targetFloats = 512 << 10
+    /// Below this many tiles per block the GEMMs get short enough for packing and call overhead to dominate
+    /// (a judgement, not tuned).
+    static let minTiles = 64
 
     init?(inC: Int, outC: Int, tilesX: Int, tilesY: Int, threads: Int, scratchFloats: Int, schedule: WinogradSchedule) {
         guard case .blocks(let minTiles, let targetFloats) = schedule else { return nil }

@@ -41,11 +41,9 @@ extension Ops {
             let mine = count > first ? (count - first + step - 1) / step : 0
             let parts = self.parts, rows = self.rows
             func go() {
-                parallelFor(parts, work: work) { part in
-                    for i in (mine * part / parts)..<(mine * (part + 1) / parts) {
-                        let r0 = (first + i * step) * rows
-                        body(part, r0, Swift.min(rows, h - r0))
-                    }
+                parallelParts(mine, threads: parts, work: work) { part, i in
+                    let r0 = (first + i * step) * rows
+                    body(part, r0, Swift.min(rows, h - r0))
                 }
             }
             if parts > 1 { Threads.withSerialBLAS { go() } } else { go() }

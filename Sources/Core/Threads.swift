@@ -85,20 +85,7 @@ public enum Threads {
 /// items (channels, tile rows, GEMMs of one shape).
 @inline(__always)
 func parallelFor(_ n: Int, work: Int, _ body: (Int) -> Void) {
-    let threads = min(n, Threads.count)
-    if work < 1 << 16 || threads < 2 {
-        for i in 0..<n { body(i) }
-    } else {
-        // Audited unchecked sendability: concurrentPerform returns only after every call has finished, so
-        // `body` never outlives this frame, and each index works on memory no other index touches (the
-        // contract of every caller: disjoint channel or tile ranges of plain buffers).
-        withoutActuallyEscaping(body) { escaping in
-            nonisolated(unsafe) let b = escaping
-            DispatchQueue.concurrentPerform(iterations: threads) { part in
-                for i in (n * part / threads)..<(n * (part + 1) / threads) { b(i) }
-            }
-        }
-    }
+    parallelParts(n, threads: Threads.count, work: work) { _, i in body(i) }
 }
 
 /// `parallelFor` over channels, or a plain loop where the caller already runs on one thread of many.
@@ -108,15 +95,18 @@ func channels(_ n: Int, parallel: Bool, work: Int, _ body: (Int) -> Void) {
 }
 
 /// Runs `body(part, i)` for i in 0..<n on `threads` threads, each taking a contiguous range and knowing
-/// its part number (0..<threads), so it can use its own slice of a scratch buffer.
-func parallelParts(_ n: Int, threads: Int, _ body: (Int, Int) -> Void) {
+/// its part number (0..<threads), so it can use its own slice of a scratch buffer. Work under `1 << 16`
+/// (the caller's estimate) is not worth waking threads for and runs here, all as part 0.
+func parallelParts(_ n: Int, threads: Int, work: Int = Int.max, _ body: (Int, Int) -> Void) {
     let parts = min(n, threads)
-    if parts < 2 {
+    if parts < 2 || work < 1 << 16 {
         for i in 0..<n { body(0, i) }
         return
     }
-    // Audited unchecked sendability, as in `parallelFor`: concurrentPerform returns only after every call
-    // has finished, and each part works on its own items and its own scratch.
+    // Audited unchecked sendability: concurrentPerform returns only after every call has finished, so
+    // `body` never outlives this frame, and each index works on memory no other index touches (the
+    // contract of every caller: disjoint channel, row or tile ranges of plain buffers, and its own part of
+    // any scratch).
     withoutActuallyEscaping(body) { escaping in
         nonisolated(unsafe) let b = escaping
         DispatchQueue.concurrentPerform(iterations: parts) { part in

@@ -13,6 +13,8 @@ struct TileBlocks {
     let blocksX: Int, blocksY: Int
     /// Row length of V and M, for rows × cols tiles plus the spill of a vector store.
     let ld: Int
+    /// Floats of the scratch each thread's part owns.
+    let sliceFloats: Int
 
     /// Footprint a block aims for: V and M of one block (2 MB) within a core's 1 MB L2 and its share of
     /// L3. Against one pass over all tiles through the 32 MB scratch, conv1_2 at 512² went from 247/267 ms
@@ -24,8 +26,8 @@ struct TileBlocks {
 
     init?(inC: Int, outC: Int, tilesX: Int, tilesY: Int, threads: Int, scratchFloats: Int, schedule: WinogradSchedule) {
         guard case .blocks(let minTiles, let targetFloats) = schedule else { return nil }
-        let perThread = scratchFloats / max(threads, 1)
-        let budget = min(perThread, targetFloats)
+        sliceFloats = scratchFloats / max(threads, 1)
+        let budget = min(sliceFloats, targetFloats)
         func footprint(_ n: Int) -> Int { 36 * (inC + outC) * winogradRow(n, pad: 7) + 2 * 36 * 32 }
         var n = min(tilesX * tilesY, budget / (36 * (inC + outC)))
         // Enough blocks that every thread gets at least two (the last ones are often partial).

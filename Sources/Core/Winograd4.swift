@@ -381,11 +381,10 @@ extension Ops {
         if let b = TileBlocks(inC: inC, outC: outC, tilesX: tx, tilesY: ty, threads: threads,
                               scratchFloats: scratch.buffer.count, schedule: scratch.schedule) {
             let vStride = inC * b.ld + 32, mStride = outC * b.ld + 32
-            let perThread = scratch.buffer.count / threads
             Threads.withSerialBLAS {
                 for phase in b.phases(overlapping: transposed) {
                     parallelParts(phase.count, threads: threads) { part, i in
-                        let v = scratch.buffer.ptr + part * perThread, m = v + 36 * vStride
+                        let v = scratch.buffer.ptr + part * b.sliceFloats, m = v + 36 * vStride
                         let (ty0, tx0, rows, cols) = b.block(phase[i])
                         for r in 0..<rows { input(v + r * cols, (ty0 + r) * tx + tx0, cols, b.ld, vStride, false) }
                         for xi in 0..<36 { products(v, m, n: rows * cols, ld: b.ld, vStride: vStride, mStride: mStride, xi: xi, parallel: false) }

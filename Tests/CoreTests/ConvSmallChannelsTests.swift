@@ -38,18 +38,25 @@ final class ConvSmallChannelsTests: XCTestCase {
                                            bias: randomFloats(cout, &rng))
                 let x = paddedRandom(s, &rng), want = try! FloatBuffer(count: o.count)
                 Ops.convForward(x: x.ptr, s, taps: conv.taps, bias: conv.bias, cout: cout, y: want.ptr)
-                for scratch in scratches(s, cout: cout) {
-                    let got = try! FloatBuffer(count: o.count)
-                    for i in 0..<o.count { got.ptr[i] = 7 }
-                    let ran = Ops.smallChannelsForward(x: x.ptr, s, taps: conv.taps, bias: conv.bias, cout: cout,
-                                                       y: got.ptr, scratch: scratch)
-                    let what = "forward \(cin)→\(cout) \(h)×\(w), \(Threads.count) threads, scratch \(scratch.buffer.count)"
-                    XCTAssertTrue(ran, what)
-                    let (rel, border) = maxRelativeDiff(got, want, o)
-                    XCTAssertLessThanOrEqual(rel, 1e-5, what)
-                    XCTAssertTrue(border, "\(what): border not zero")
+                matchesReference(want, o, scratches(s, cout: cout), "forward \(cin)→\(cout) \(h)×\(w)") { scratch, got in
+                    Ops.smallChannelsForward(x: x.ptr, s, taps: conv.taps, bias: conv.bias, cout: cout, y: got, scratch: scratch)
                 }
             } } }
+        }
+    }
+
+    /// Runs the path on each scratch into a buffer pre-filled with 7 (stale contents must not survive) and
+    /// holds it to the shifted GEMMs' result: it must run, match within 1e-5 and leave zero borders.
+    func matchesReference(_ want: FloatBuffer, _ shape: PaddedShape, _ scratches: [WinogradScratch], _ label: String,
+                          run: (WinogradScratch, UnsafeMutablePointer<Float>) -> Bool) {
+        for scratch in scratches {
+            let got = try! FloatBuffer(count: shape.count)
+            for i in 0..<shape.count { got.ptr[i] = 7 }
+            let what = "\(label), \(Threads.count) threads, scratch \(scratch.buffer.count)"
+            XCTAssertTrue(run(scratch, got.ptr), what)
+            let (rel, border) = maxRelativeDiff(got, want, shape)
+            XCTAssertLessThanOrEqual(rel, 1e-5, what)
+            XCTAssertTrue(border, "\(what): border not zero")
         }
     }
 
@@ -60,15 +67,8 @@ final class ConvSmallChannelsTests: XCTestCase {
                 let taps = randomFloats(9 * cin * cout, &rng)
                 let dy = paddedRandom(o, &rng), want = try! FloatBuffer(count: s.count)
                 Ops.convBackward(dy: dy.ptr, s, taps: taps, cout: cout, dx: want.ptr)
-                for scratch in scratches(s, cout: cout) {
-                    let got = try! FloatBuffer(count: s.count)
-                    for i in 0..<s.count { got.ptr[i] = 7 }
-                    let ran = Ops.smallChannelsBackward(dy: dy.ptr, s, taps: taps, cout: cout, dx: got.ptr, scratch: scratch)
-                    let what = "backward \(cin)→\(cout) \(h)×\(w), \(Threads.count) threads, scratch \(scratch.buffer.count)"
-                    XCTAssertTrue(ran, what)
-                    let (rel, border) = maxRelativeDiff(got, want, s)
-                    XCTAssertLessThanOrEqual(rel, 1e-5, what)
-                    XCTAssertTrue(border, "\(what): border not zero")
+                matchesReference(want, s, scratches(s, cout: cout), "backward \(cin)→\(cout) \(h)×\(w)") { scratch, got in
+                    Ops.smallChannelsBackward(dy: dy.ptr, s, taps: taps, cout: cout, dx: got, scratch: scratch)
                 }
             } } }
         }

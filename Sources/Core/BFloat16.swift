@@ -4,7 +4,8 @@ import Foundation
 /// mantissa bits): the pairs are differences of gradients of ~1e-5 per pixel and smaller, below float16's
 /// normal range (6e-5) and near its smallest subnormal (6e-8), while bfloat16 keeps float32's exponent
 /// range, so nothing underflows and no scaling is needed; it halves the history's memory.
-public enum LBFGSPrecision: String, Codable, CaseIterable, Sendable { case float, half }
+/// `byte` is `BlockInt8`: 8 bits a value with a scale per 64, about half of `half`'s memory again.
+public enum LBFGSPrecision: String, Codable, CaseIterable, Sendable { case float, half, byte }
 
 /// bfloat16 packing: round to nearest even; NaN stays NaN, ±inf stays ±inf, and a finite value beyond the
 /// largest bfloat16 saturates to it rather than becoming infinite.

@@ -29,22 +29,23 @@ public enum MemoryStats {
 /// give, so that a size too large is refused with one line instead of dying in an allocation.
 public enum MemoryEstimate {
     /// Weights (taps), the runtime and OpenBLAS's buffers, without the Winograd transforms (which
-    /// `transformBytes` counts): measured near 200 MB.
+    /// `networkBytes` counts): measured near 200 MB.
     static let baseline = 240 << 20
 
-    /// The F(4×4) weight transforms a plan through layer `depth` makes: 36 floats per (cin, cout) of every
-    /// convolution that `Ops.winogradPays` sends through Winograd (4× its taps).
-    static func transformBytes(depth: Int) -> Int {
-        var total = 0
-        for layer in VGG19.layers.prefix(depth + 1) {
-            if case .conv(_, let cin, let cout) = layer.kind, Ops.winogradPays(cin: cin, cout: cout) { total += 36 * cin * cout * 4 }
+    /// The F(4×4) weight transforms a plan keeps (36 floats per (cin, cout): 4× its taps) and the one
+    /// buffer its transient ones share, for the convolutions `Ops.winogradPays` sends through F(4×4).
+    static func transformBytes(_ stages: [VGGNetwork.Stage]) -> Int {
+        let t = VGGNetwork.transforms4(stages) { i in
+            if case .conv = stages[i].kind { return Ops.winogradPays(stages[i].inShape, cout: stages[i].outShape.c) }
+            return false
         }
-        return total
+        return 4 * (t.kept.reduce(0) { $0 + 36 * stages[$1].inShape.c * stages[$1].outShape.c } + t.transientFloats)
     }
 
     /// Bytes of the network plan an objective builds at (height, width) for these layers: exactly what
-    /// `VGGNetwork` allocates for activations, copies and backward records, plus the convolution scratch
-    /// (Winograd's, also the column buffers of conv1_1's blocked im2col: every plan has one).
+    /// `VGGNetwork` allocates for activations, copies, backward records and weight transforms, plus the
+    /// convolution scratch (Winograd's, also the column buffers of conv1_1's blocked im2col: every plan
+    /// has one). A plan's kept transforms are freed with it, so the style plan's do not add to the working one's.
     static func networkBytes(height: Int, width: Int, settings: Settings, memoryPlan: VGGNetwork.MemoryPlan) -> Int {
         let cs = settings.contentLayers.compactMap(VGG19.index), ss = settings.styleLayers.compactMap(VGG19.index)
         let depth = (cs + ss).max() ?? VGG19.layers.count - 1
@@ -54,7 +55,7 @@ public enum MemoryEstimate {
                                               read: read, tappedConvs: taps, memoryPlan: memoryPlan) else { return 0 }
         // The objective's copies of the content features.
         let contentCopies = Set(cs).reduce(0) { $0 + plan.stages[$1].outShape.count }
-        return plan.bytes + 4 * (WinogradScratch.defaultFloats + (memoryPlan == .forwardOnly ? 0 : contentCopies))
+        return plan.bytes + transformBytes(plan.stages) + 4 * (WinogradScratch.defaultFloats + (memoryPlan == .forwardOnly ? 0 : contentCopies))
     }
 
     /// Bytes the optimiser holds for `n` image floats with a history of `history` pairs: L-BFGS keeps
@@ -70,7 +71,6 @@ public enum MemoryEstimate {
     /// L-BFGS history unless `history` is given), and the copies the engine publishes.
     public static func bytes(width: Int, height: Int, styleWidth: Int, styleHeight: Int, settings: Settings,
                              history: Int? = nil) -> Int {
-        let depth = (settings.contentLayers + settings.styleLayers).compactMap(VGG19.index).max() ?? VGG19.layers.count - 1
         let n = 3 * width * height
         let net = networkBytes(height: height, width: width, settings: settings, memoryPlan: .compact)
         let styleNet = networkBytes(height: styleHeight, width: styleWidth, settings: settings, memoryPlan: .forwardOnly)
@@ -79,7 +79,7 @@ public enum MemoryEstimate {
         let (opt, o1) = optimizerBytes(n: n, settings: settings, history: history).addingReportingOverflow(vectors)
         let (working, o2) = opt.addingReportingOverflow(net)
         guard !o1, !o2 else { return .max }
-        return max(styleNet, working) + baseline + transformBytes(depth: depth)
+        return max(styleNet, working) + baseline
     }
 
     /// The largest L-BFGS history from `settings.lbfgsHistory` down to `minimumHistory` whose estimate fits

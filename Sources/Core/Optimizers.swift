@@ -60,8 +60,9 @@ public final class Adam: Optimizer {
 
 /// L-BFGS after PyTorch's `LBFGS(lr, max_iter=1, history_size)`: two-loop recursion, a fixed step of `lr`,
 /// curvature pairs kept only when yᵀs > 1e-10; the first step is scaled to move pixels by `lr` levels.
-/// With `precision` `.half` the pairs are stored as bfloat16 (two to a float of their buffer), and ρ and the
-/// scale are computed from the stored values, so the recursion uses one consistent set of pairs.
+/// With `precision` `.half` the pairs are stored as bfloat16 (two to a float of their buffer), with `.byte`
+/// as `BlockInt8`; either way ρ and the scale are computed from the stored values, so the recursion uses
+/// one consistent set of pairs.
 public final class LBFGS: Optimizer {
     public let kind = OptimizerKind.lbfgs
     public let history: Int
@@ -103,7 +104,11 @@ public final class LBFGS: Optimizer {
 
     /// Bytes of one vector of a curvature pair of `count` floats.
     public static func pairBytes(count: Int, precision: LBFGSPrecision) -> Int {
-        precision == .float ? 4 * count : 4 * ((count + 1) / 2)
+        switch precision {
+        case .float: return 4 * count
+        case .half: return 4 * ((count + 1) / 2)
+        case .byte: return 4 * BlockInt8.floats(count: count)
+        }
     }
 
     @inline(__always) static func halves(_ b: FloatBuffer) -> UnsafeMutablePointer<UInt16> {
@@ -112,19 +117,31 @@ public final class LBFGS: Optimizer {
 
     /// Stores `v` (`count` floats) as a pair vector in this optimiser's precision.
     func store(_ v: UnsafePointer<Float>, into b: FloatBuffer) {
-        if precision == .float { memcpy(b.ptr, v, count * 4); return }
-        let h = Self.halves(b)
-        for i in 0..<count { h[i] = BFloat16.pack(v[i]) }
+        switch precision {
+        case .float: memcpy(b.ptr, v, count * 4)
+        case .half:
+            let h = Self.halves(b)
+            for i in 0..<count { h[i] = BFloat16.pack(v[i]) }
+        case .byte: BlockInt8.pack(v, count: count, into: b.ptr)
+        }
     }
 
     /// aᵀb in double, `a` a stored pair vector.
     func dot(_ a: FloatBuffer, _ b: UnsafePointer<Float>, _ n: Int) -> Double {
-        precision == .float ? cblas_dsdot(Int32(n), a.ptr, 1, b, 1) : BFloat16.dot(Self.halves(a), b, count: n)
+        switch precision {
+        case .float: return cblas_dsdot(Int32(n), a.ptr, 1, b, 1)
+        case .half: return BFloat16.dot(Self.halves(a), b, count: n)
+        case .byte: return BlockInt8.dot(a.ptr, b, count: n)
+        }
     }
 
     /// y += alpha·x, `x` a stored pair vector.
     func axpy(_ alpha: Float, _ x: FloatBuffer, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-        if precision == .float { cblas_saxpy(Int32(n), alpha, x.ptr, 1, y, 1) } else { BFloat16.axpy(alpha, Self.halves(x), y, count: n) }
+        switch precision {
+        case .float: cblas_saxpy(Int32(n), alpha, x.ptr, 1, y, 1)
+        case .half: BFloat16.axpy(alpha, Self.halves(x), y, count: n)
+        case .byte: BlockInt8.axpy(alpha, x.ptr, y, count: n)
+        }
     }
 
     /// Keeps a dropped pair for reuse only if nothing else holds it. A session snapshot being written on
@@ -142,11 +159,20 @@ public final class LBFGS: Optimizer {
         guard let yb = take() else { return }
         guard let sb = take() else { spare.append(yb); return }
         let ys: Double, yy: Double
-        if precision == .float {
+        switch precision {
+        case .float:
             for i in 0..<n { yb.ptr[i] = g[i] - prevGrad.ptr[i]; sb.ptr[i] = Float(lastT) * d.ptr[i] }
             ys = cblas_dsdot(N, yb.ptr, 1, sb.ptr, 1)
             yy = ys > 1e-10 ? cblas_dsdot(N, yb.ptr, 1, yb.ptr, 1) : 0
-        } else {
+        case .byte:
+            // q and d are free until `step` recomputes them: s and y are made in them, packed, and read
+            // back as stored, so yᵀs and yᵀy are those of the stored pair.
+            for i in 0..<n { q.ptr[i] = Float(lastT) * d.ptr[i]; d.ptr[i] = g[i] - prevGrad.ptr[i] }
+            BlockInt8.pack(q.ptr, count: n, into: sb.ptr); BlockInt8.pack(d.ptr, count: n, into: yb.ptr)
+            BlockInt8.unpack(sb.ptr, count: n, into: q.ptr); BlockInt8.unpack(yb.ptr, count: n, into: d.ptr)
+            ys = BlockInt8.dot(yb.ptr, q.ptr, count: n)
+            yy = ys > 1e-10 ? BlockInt8.dot(yb.ptr, d.ptr, count: n) : 0
+        case .half:
             let yh = Self.halves(yb), sh = Self.halves(sb)
             var sumYS = 0.0, sumYY = 0.0
             for i in 0..<n {
@@ -231,11 +257,15 @@ public final class LBFGS: Optimizer {
         }
     }
 
-    /// One stored pair vector, as `encode` wrote it: floats, or bfloat16 values two to a float (an odd
-    /// count's last one padded with zero); every value finite.
+    /// One stored pair vector, as `encode` wrote it: floats, bfloat16 values two to a float (an odd
+    /// count's last one padded with zero), or `BlockInt8` blocks; every value finite.
     func readPair(_ r: inout BinaryReader, into b: FloatBuffer, _ what: String) throws {
         if precision == .float { return try r.floats(into: b.ptr, count: count, what) }
         try r.words(into: b.ptr, count: pairFloats, what)
+        if precision == .byte {
+            if let problem = BlockInt8.problem(b.ptr, count: count) { throw r.corrupt("\(what) holds \(problem)") }
+            return
+        }
         let h = Self.halves(b)
         for i in 0..<count where !BFloat16.isFinite(h[i]) { throw r.corrupt("\(what) holds non-finite values") }
         if count % 2 == 1 && h[count] != 0 { throw r.corrupt("\(what) has a non-zero pad") }

@@ -41,7 +41,7 @@ public struct Settings: Codable, Equatable, Sendable {
     public var learningRate: Double = 1
     public var lbfgsHistory: Int = 100
     /// How the curvature pairs are stored (see `LBFGSPrecision`). A session without the key holds float pairs.
-    public var lbfgsPrecision: LBFGSPrecision = .half
+    public var lbfgsPrecision: LBFGSPrecision = .byte
     public var contentLayers: [String] = Settings.defaultContentLayers
     public var styleLayers: [String] = Settings.defaultStyleLayers
     public var pooling: Pooling = .max

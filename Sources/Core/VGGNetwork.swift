@@ -160,6 +160,10 @@ public final class VGGNetwork {
     /// Shared by every Winograd convolution of this plan and by the direct ones with few input channels
     /// (they run one after another); nil if none needs it.
     let convScratch: WinogradScratch?
+    /// F(4×4) weight transforms this plan keeps, by stage; the other F(4×4) stages make theirs in
+    /// `transientTransform4` on every use (see `transientTiles`).
+    let keptTransforms4: [Int: VGGWeights.Transform4]
+    let transientTransform4: FloatBuffer?
 
     /// Caffe VGG's BGR channel means, in 0…255 units.
     static let meanBGR: [Float] = [103.939, 116.779, 123.68]
@@ -169,9 +173,10 @@ public final class VGGNetwork {
     ///   - tappedConvs: stage indices of convolutions whose pre-ReLU output is read.
     ///   - read: with a compact plan, the stages whose output the caller reads (after `forward`, and in
     ///     `backward`'s `addGradient`); only those can be read.
+    ///   - transientTiles: see `VGGNetwork.transientTiles` (tests lower it to run every path).
     public init(weights: VGGWeights, height: Int, width: Int, depth: Int, pooling: Pooling,
                 tappedConvs: Set<Int> = [], read: Set<Int> = [], memoryPlan: MemoryPlan = .keepAll,
-                convPolicy policy: ConvPolicy = .fromEnvironment) throws {
+                convPolicy policy: ConvPolicy = .fromEnvironment, transientTiles: Int = VGGNetwork.transientTiles) throws {
         self.weights = weights; self.pooling = pooling; self.height = height; self.width = width
         self.memoryPlan = memoryPlan
         let plan = try Plan(height: height, width: width, depth: depth, pooling: pooling, read: read,
@@ -209,15 +214,45 @@ public final class VGGNetwork {
             return false
         }
         convScratch = smallChannels || algorithms.contains(where: { $0 != .direct }) ? try WinogradScratch() : nil
-        // Transform the weights now, not in the first iteration.
-        for (st, algorithm) in zip(stages, algorithms) {
+        // Transform the weights now, not in the first iteration; the transient ones get one buffer.
+        let transforms = Self.transforms4(stages, transientTiles: transientTiles, winograd4: { algorithms[$0] == .winograd4 })
+        var kept: [Int: VGGWeights.Transform4] = [:]
+        for (i, (st, algorithm)) in zip(stages, algorithms).enumerated() {
             guard case .conv(let k) = st.kind else { continue }
             switch algorithm {
             case .winograd2: _ = weights.convs[k].winograd
-            case .winograd4: _ = weights.convs[k].winograd4
-            case .direct: break
+            case .winograd4 where transforms.kept.contains(i): kept[i] = weights.convs[k].winograd4Transform()
+            case .winograd4, .direct: break
             }
         }
+        keptTransforms4 = kept
+        transientTransform4 = transforms.transientFloats > 0 ? try FloatBuffer(count: transforms.transientFloats) : nil
+    }
+
+    /// A layer with at least this many 4×4 tiles makes its F(4×4) weight transform again for every pass
+    /// instead of keeping it: there the two transforms an iteration takes cost under 1% of the layer's
+    /// own work (≈ 200 flops per kernel against 2.25 multiply-adds per kernel and output pixel), and at
+    /// 1024² the layers at 128² and more (conv2…conv4) would keep 160 MB of transforms.
+    public static let transientTiles = 1024
+
+    /// Which F(4×4) stages keep their weight transform, and the floats of the one buffer the others
+    /// share: computed from the shapes, so that `MemoryEstimate` counts what `init` holds.
+    static func transforms4(_ stages: [Stage], transientTiles: Int = transientTiles,
+                            winograd4: (Int) -> Bool) -> (kept: Set<Int>, transientFloats: Int) {
+        var kept = Set<Int>(), transient = 0
+        for (i, st) in stages.enumerated() where winograd4(i) {
+            let (tx, ty) = Ops.tiles4(st.inShape)
+            if tx * ty < transientTiles { kept.insert(i) } else { transient = max(transient, 36 * st.inShape.c * st.outShape.c) }
+        }
+        return (kept, transient)
+    }
+
+    /// Runs `body` with stage i's F(4×4) weight transform: the kept one, or made now in the shared buffer.
+    private func withTransform4(_ i: Int, _ w: VGGWeights.Conv, _ body: (UnsafePointer<Float>) -> Void) {
+        if let t = keptTransforms4[i] { return t.u.withUnsafeBufferPointer { body($0.baseAddress!) } }
+        let buffer = transientTransform4!
+        w.taps.withUnsafeBufferPointer { Winograd.transformWeights4(taps: $0.baseAddress!, cout: w.cout, cin: w.cin, into: buffer.ptr) }
+        body(buffer.ptr)
     }
 
     /// The stage's output in padded layout; with a compact plan, only for a stage given as read.
@@ -244,8 +279,8 @@ public final class VGGNetwork {
                                         cout: w.cout, y: outPtr, scratch: scratch)
                 }
             case (.winograd4, let scratch?):
-                w.winograd4.withUnsafeBufferPointer { u in
-                    Ops.winograd4Forward(x: inPtr, st.inShape, u: u.baseAddress!, bias: b.baseAddress!,
+                withTransform4(i, w) { u in
+                    Ops.winograd4Forward(x: inPtr, st.inShape, u: u, bias: b.baseAddress!,
                                          cout: w.cout, y: outPtr, scratch: scratch, relu: fusedRelu[i])
                 }
             default:
@@ -332,8 +367,8 @@ public final class VGGNetwork {
                     // A fused ReLU's mask is its output, which shares this convolution's buffer (unless the
                     // ReLU's bits were applied already).
                     let mask: UnsafePointer<Float>? = fusedRelu[i] && reluBits[i + 1] == nil ? UnsafePointer(activations[st.output].ptr) : nil
-                    w.winograd4.withUnsafeBufferPointer { u in
-                        Ops.winograd4Backward(dy: g.ptr, st.inShape, u: u.baseAddress!, cout: w.cout, dx: other.ptr,
+                    withTransform4(i, w) { u in
+                        Ops.winograd4Backward(dy: g.ptr, st.inShape, u: u, cout: w.cout, dx: other.ptr,
                                               scratch: scratch, reluOutput: mask)
                     }
                 default:

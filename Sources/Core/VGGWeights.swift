@@ -11,7 +11,7 @@ public final class VGGWeights: Sendable {
         public let taps: [Float]
         public let bias: [Float]
         private let transformed = LockedBox<[Float]?>(nil)
-        private let transformed4 = LockedBox<[Float]?>(nil)
+        private let transformed4 = LockedBox(WeakTransform4())
 
         public init(name: String, cin: Int, cout: Int, taps: [Float], bias: [Float]) {
             self.name = name; self.cin = cin; self.cout = cout; self.taps = taps; self.bias = bias
@@ -30,17 +30,33 @@ public final class VGGWeights: Sendable {
             }
         }
 
-        /// Winograd F(4×4, 3×3) transform, [36][cout][cin]; made on first use like `winograd`. Both
-        /// directions read it (the backward as its transpose).
-        public var winograd4: [Float] {
-            transformed4.withLock { t in
-                if let t { return t }
-                let made = Winograd.transformWeights4(taps: taps, cout: cout, cin: cin)
-                t = made
+        /// Winograd F(4×4, 3×3) transform, [36][cout][cin]. Both directions read it (the backward as its
+        /// transpose). Unlike `winograd` it is not kept for the process's life: a network plan that keeps it
+        /// holds the `Transform4`, and it is freed with the last such plan, so a plan that makes it again
+        /// on every use (`VGGNetwork`'s transient transforms) saves its memory even after a smaller plan
+        /// (the style network's) kept it.
+        public func winograd4Transform() -> Transform4 {
+            transformed4.withLock { w in
+                if let t = w.value { return t }
+                let made = Transform4(u: Winograd.transformWeights4(taps: taps, cout: cout, cin: cin))
+                w.value = made
                 return made
             }
         }
+
+        /// `winograd4Transform()`'s values, for callers that hold them only while they use them.
+        public var winograd4: [Float] { winograd4Transform().u }
     }
+
+    public final class Transform4: Sendable {
+        public let u: [Float]
+        init(u: [Float]) { self.u = u }
+    }
+
+    struct WeakTransform4: Sendable {
+        weak var value: Transform4?
+    }
+
     public let convs: [Conv]
     public let path: String
 

@@ -23,29 +23,50 @@ extension Winograd {
     /// U = G g Gᵀ from taps [9][cout][cin] into [36][cout][cin], in double precision.
     public static func transformWeights4(taps: [Float], cout: Int, cin: Int) -> [Float] {
         var u = [Float](repeating: 0, count: 36 * cout * cin)
-        let mn = cout * cin
-        taps.withUnsafeBufferPointer { tp in
-            u.withUnsafeMutableBufferPointer { up in
-                let t = tp.baseAddress!, out = up.baseAddress!
-                parallelFor(cout, work: 36 * mn) { o in
-                    for c in 0..<cin {
-                        let e = o * cin + c
-                        var gg = [[Double]](repeating: [0, 0, 0], count: 6)   // G g
-                        for a in 0..<6 { for j in 0..<3 {
-                            var s = 0.0
-                            for i in 0..<3 { s += g4[a][i] * Double(t[(3 * i + j) * mn + e]) }
-                            gg[a][j] = s
-                        } }
-                        for a in 0..<6 { for b in 0..<6 {
-                            var s = 0.0
-                            for j in 0..<3 { s += gg[a][j] * g4[b][j] }
-                            out[(6 * a + b) * mn + e] = Float(s)
-                        } }
-                    }
-                }
-            }
+        taps.withUnsafeBufferPointer { t in
+            u.withUnsafeMutableBufferPointer { transformWeights4(taps: t.baseAddress!, cout: cout, cin: cin, into: $0.baseAddress!) }
         }
         return u
+    }
+
+    /// G applied to three values (a column or a row of a 3×3 kernel): the rows of `g4`, written out.
+    @inline(__always) static func g4Apply(_ x0: SIMD4<Double>, _ x1: SIMD4<Double>, _ x2: SIMD4<Double>)
+        -> (SIMD4<Double>, SIMD4<Double>, SIMD4<Double>, SIMD4<Double>, SIMD4<Double>, SIMD4<Double>) {
+        let even = x0 + x2, a = 4 * x0 + x2
+        return (x0, (even + x1) / 6, (even - x1) / 6, -(a + 2 * x1) / 3, -(a - 2 * x1) / 3, x2 / 4)
+    }
+
+    /// As above into `out`, four input channels at a time. Fast enough (no allocation in the loop) that a
+    /// network plan can make a large layer's transform again on every use instead of keeping it
+    /// (`VGGNetwork`'s transient transforms).
+    public static func transformWeights4(taps: UnsafePointer<Float>, cout: Int, cin: Int, into out: UnsafeMutablePointer<Float>) {
+        let mn = cout * cin
+        parallelFor(cout, work: 36 * mn) { o in
+            var c = 0
+            while c < cin {
+                let lanes = min(4, cin - c), e = o * cin + c
+                func tap(_ k: Int) -> SIMD4<Double> {
+                    if lanes == 4 { return SIMD4<Double>(UnsafeRawPointer(taps + k * mn + e).loadUnaligned(as: SIMD4<Float>.self)) }
+                    var v = SIMD4<Double>()
+                    for l in 0..<lanes { v[l] = Double(taps[k * mn + e + l]) }
+                    return v
+                }
+                func store(_ v: SIMD4<Double>, _ xi: Int) {
+                    if lanes == 4 { UnsafeMutableRawPointer(out + xi * mn + e).storeBytes(of: SIMD4<Float>(v), as: SIMD4<Float>.self); return }
+                    for l in 0..<lanes { out[xi * mn + e + l] = Float(v[l]) }
+                }
+                // G g, column by column: gg[a][j].
+                let c0 = g4Apply(tap(0), tap(3), tap(6)), c1 = g4Apply(tap(1), tap(4), tap(7)), c2 = g4Apply(tap(2), tap(5), tap(8))
+                func row(_ a: Int, _ x0: SIMD4<Double>, _ x1: SIMD4<Double>, _ x2: SIMD4<Double>) {
+                    let r = g4Apply(x0, x1, x2)
+                    store(r.0, 6 * a); store(r.1, 6 * a + 1); store(r.2, 6 * a + 2)
+                    store(r.3, 6 * a + 3); store(r.4, 6 * a + 4); store(r.5, 6 * a + 5)
+                }
+                row(0, c0.0, c1.0, c2.0); row(1, c0.1, c1.1, c2.1); row(2, c0.2, c1.2, c2.2)
+                row(3, c0.3, c1.3, c2.3); row(4, c0.4, c1.4, c2.4); row(5, c0.5, c1.5, c2.5)
+                c += 4
+            }
+        }
     }
 
     // Generated from the matrices above (rows, then columns; zero terms dropped). Eight tiles at a time,

@@ -29,7 +29,7 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .customLong("lbfgs-history"), help: "L-BFGS history length (default 100).")
     var lbfgsHistory: Int = Settings().lbfgsHistory
 
-    @Option(name: .customLong("lbfgs-precision"), help: "float or half: how L-BFGS stores its history (default half).")
+    @Option(name: .customLong("lbfgs-precision"), help: "float, half or byte: how L-BFGS stores its history (default byte).")
     var lbfgsPrecision: LBFGSPrecision = Settings().lbfgsPrecision
 
     @Option(help: "Threads restyle computes on (its loops and GEMMs) in the second measurement (default: all cores).")

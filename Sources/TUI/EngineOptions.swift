@@ -61,7 +61,7 @@ struct EngineOptions: ParsableArguments {
     @Option(name: .customLong("lbfgs-history"), help: "L-BFGS history length, 1 to 10000 (default 100).")
     var lbfgsHistory: Int?
 
-    @Option(name: .customLong("lbfgs-precision"), help: "How L-BFGS stores its history: float, or half (bfloat16, half the memory). Default half.")
+    @Option(name: .customLong("lbfgs-precision"), help: "How L-BFGS stores its history: float, half (bfloat16, half the memory) or byte (8 bits with a scale per 64 values, about a quarter). Default byte.")
     var lbfgsPrecision: LBFGSPrecision?
 
     @Option(name: .customLong("init"), help: "Start image: content, random, or an image file (default content).")

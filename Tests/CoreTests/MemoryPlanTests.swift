@@ -95,6 +95,55 @@ final class MemoryPlanTests: XCTestCase {
         }
     }
 
+    /// F(4×4) weight transforms made again on every use (`transientTiles` 0: every layer) give the kept
+    /// transforms' results bit for bit, forward and backward, twice over (the shared buffer is rewritten
+    /// between layers); the estimate counts one buffer of the largest layer instead of the transforms.
+    func testTransientTransformsGiveTheSameResultsBitForBit() throws {
+        let weights = VGGWeights(randomSeed: 12)
+        let image = Bench.syntheticImage(width: 29, height: 26, seed: 6)
+        let read = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu4_2"].map { VGG19.index(of: $0)! }
+        func net(_ tiles: Int) throws -> VGGNetwork {
+            try VGGNetwork(weights: weights, height: 26, width: 29, depth: read.max()!, pooling: .max, read: Set(read),
+                           memoryPlan: .compact, convPolicy: .winograd4, transientTiles: tiles)
+        }
+        let kept = try net(VGGNetwork.transientTiles), transient = try net(0)
+        XCTAssertNil(kept.transientTransform4)
+        XCTAssertTrue(transient.keptTransforms4.isEmpty)
+        XCTAssertEqual(transient.transientTransform4?.count, 36 * 512 * 512, "one buffer, of the largest layer (conv4_2)")
+        let a = run(kept, read: read, image: image)
+        for _ in 0..<2 {
+            let b = run(transient, read: read, image: image)
+            for (x, y) in zip(a.outputs, b.outputs) { XCTAssertEqual(x.map(\.bitPattern), y.map(\.bitPattern), "outputs") }
+            XCTAssertEqual(a.grad.map(\.bitPattern), b.grad.map(\.bitPattern), "gradient")
+        }
+        // At 1024² the default keeps only the layers below 128×128 (conv5_1 of the default layers).
+        let plan = try VGGNetwork.Plan(height: 1024, width: 1024, depth: VGG19.index(of: "relu5_1")!, pooling: .max,
+                                       read: [], tappedConvs: [], memoryPlan: .compact)
+        let t = VGGNetwork.transforms4(plan.stages) { i in
+            if case .conv = plan.stages[i].kind { return Ops.winogradPays(plan.stages[i].inShape, cout: plan.stages[i].outShape.c) }
+            return false
+        }
+        XCTAssertEqual(t.kept.map { plan.stages[$0].name }, ["conv5_1"])
+        XCTAssertEqual(t.transientFloats, 36 * 512 * 512)
+        XCTAssertEqual(MemoryEstimate.transformBytes(plan.stages), 4 * 2 * 36 * 512 * 512)
+    }
+
+    /// A kept F(4×4) transform lives as long as a plan holds it, and no longer: a style plan's transforms
+    /// do not stay behind for a working plan that makes its own.
+    func testKeptTransformsAreFreedWithTheirPlan() throws {
+        let weights = VGGWeights(randomSeed: 13)
+        let conv = weights.convs[4]  // conv3_1
+        weak var seen: VGGWeights.Transform4?
+        do {
+            let net = try VGGNetwork(weights: weights, height: 20, width: 20, depth: VGG19.index(of: "relu3_1")!, pooling: .max,
+                                     convPolicy: .winograd4)
+            seen = conv.winograd4Transform()
+            XCTAssertTrue(seen === net.keptTransforms4.values.first { $0 === seen })
+            XCTAssertEqual(seen?.u, Winograd.transformWeights4(taps: conv.taps, cout: conv.cout, cin: conv.cin))
+        }
+        XCTAssertNil(seen, "freed with the plan")
+    }
+
     /// The plan's byte count is what the network allocates, and the compact plan is far smaller.
     func testPlanBytesAreWhatTheNetworkAllocates() throws {
         let weights = VGGWeights(randomSeed: 3)

@@ -1,4 +1,4 @@
-import Core
+@testable import Core
 import XCTest
 
 /// Winograd F(4×4, 3×3) against the direct shifted-GEMM convolution (itself tied to a naive loop and to
@@ -91,6 +91,24 @@ final class Winograd4Tests: XCTestCase {
             Ops.convForward(x: x.ptr, s, taps: conv.taps, bias: conv.bias, cout: 1, y: want.ptr)
             Ops.winograd4Forward(x: x.ptr, s, u: conv.winograd4, bias: conv.bias, cout: 1, y: got.ptr, scratch: try! WinogradScratch())
             XCTAssertLessThanOrEqual(maxRelativeDiff(got, want, s).0, 1e-5, "tap \(k)")
+        }
+    }
+
+    /// The weight transform (four channels at a time, G written out) is U = G g Gᵀ by the matrix `g4`,
+    /// for channel counts that leave a partial group of four.
+    func testWeightTransformIsTheMatrixProduct() {
+        var rng = SplitMix64(seed: 31)
+        for (cout, cin) in [(1, 1), (3, 5), (7, 4), (2, 9)] {
+            let mn = cout * cin
+            let taps = randomFloats(9 * mn, &rng)
+            let u = Winograd.transformWeights4(taps: taps, cout: cout, cin: cin)
+            for e in 0..<mn {
+                for a in 0..<6 { for b in 0..<6 {
+                    var sum = 0.0
+                    for i in 0..<3 { for j in 0..<3 { sum += Winograd.g4[a][i] * Double(taps[(3 * i + j) * mn + e]) * Winograd.g4[b][j] } }
+                    XCTAssertEqual(Double(u[(6 * a + b) * mn + e]), sum, accuracy: 1e-6 * max(1, abs(sum)), "\(cout)×\(cin) ξ \(6 * a + b)")
+                } }
+            }
         }
     }
 

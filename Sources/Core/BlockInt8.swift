@@ -47,12 +47,20 @@ public enum BlockInt8 {
                 var scale = top / 127
                 if scale * 127 > top { scale = scale.nextDown }
                 b[k] = finite ? scale : .nan
-                let inverse: Float = finite && top > 0 ? 127 / top : 0
+                if !finite {
+                    // Codes 0: times a NaN scale they read as NaN, and a non-finite value is never converted.
+                    for i in lo..<hi { q[i] = 0 }
+                    continue
+                }
+                let inverse: Float = top > 0 ? 127 / top : 0
                 var i = lo
                 while i + 8 <= hi {
-                    let x = UnsafeRawPointer(v + i).loadUnaligned(as: SIMD8<Float>.self) * inverse
-                    let c = SIMD8<Int32>(x.rounded(.toNearestOrEven).clamped(lowerBound: .init(repeating: -127), upperBound: .init(repeating: 127)))
-                    UnsafeMutableRawPointer(q + i).storeBytes(of: SIMD8<Int8>(truncatingIfNeeded: c), as: SIMD8<Int8>.self)
+                    let x = (UnsafeRawPointer(v + i).loadUnaligned(as: SIMD8<Float>.self) * inverse)
+                        .clamped(lowerBound: .init(repeating: -127), upperBound: .init(repeating: 127))
+                    // 1.5·2²³ + x has x rounded to nearest even in its low mantissa bits (the generic SIMD
+                    // float-to-integer conversion is not specialised and took most of the time).
+                    let bits = unsafeBitCast(x + magic, to: SIMD8<Int32>.self) &- magicBits
+                    UnsafeMutableRawPointer(q + i).storeBytes(of: SIMD8<Int8>(truncatingIfNeeded: bits), as: SIMD8<Int8>.self)
                     i += 8
                 }
                 while i < hi { q[i] = Int8(min(127, max(-127, (v[i] * inverse).rounded(.toNearestOrEven)))); i += 1 }
@@ -63,8 +71,13 @@ public enum BlockInt8 {
         while i % 4 != 0 { q[i] = 0; i += 1 }
     }
 
+    static let magic = SIMD8<Float>(repeating: 0x1.8p23)
+    static let magicBits = SIMD8<Int32>(repeating: 0x4B40_0000)
+
+    /// Eight codes as floats, by the same trick in reverse: the code's bits placed in the mantissa of 1.5·2²³.
     @inline(__always) static func load8(_ q: UnsafePointer<Int8>) -> SIMD8<Float> {
-        SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: UnsafeRawPointer(q).loadUnaligned(as: SIMD8<Int8>.self)))
+        let c = SIMD8<Int32>(truncatingIfNeeded: UnsafeRawPointer(q).loadUnaligned(as: SIMD8<Int8>.self))
+        return unsafeBitCast(c &+ magicBits, to: SIMD8<Float>.self) - magic
     }
 
     /// Value i as stored.

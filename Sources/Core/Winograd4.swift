@@ -460,16 +460,49 @@ extension Ops {
         }
     }
 
-    @inline(__always) static func gather8(_ p: UnsafePointer<Float>, _ step: Int) -> SIMD8<Float> {
-        SIMD8(p[0], p[step], p[2 * step], p[3 * step], p[4 * step], p[5 * step], p[6 * step], p[7 * step])
-    }
-
     @inline(__always) static func loadV8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
         UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
     }
 
     @inline(__always) static func storeV8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+    }
+
+    // A group of eight tiles reads and writes rows of 32 consecutive floats, four per tile; the lanes are
+    // tiles. These turn such a row into its four columns (c_j[l] = p[4l + j]) and back with eight vector
+    // loads or stores and in-register transposes, instead of 32 scalar loads or stores with strides.
+
+    @inline(__always) static func transpose4(_ a: SIMD4<Float>, _ b: SIMD4<Float>, _ c: SIMD4<Float>, _ d: SIMD4<Float>)
+        -> (SIMD4<Float>, SIMD4<Float>, SIMD4<Float>, SIMD4<Float>) {
+        (SIMD4(a[0], b[0], c[0], d[0]), SIMD4(a[1], b[1], c[1], d[1]), SIMD4(a[2], b[2], c[2], d[2]), SIMD4(a[3], b[3], c[3], d[3]))
+    }
+
+    @inline(__always) static func columns4(_ p: UnsafePointer<Float>) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+        let a = transpose4(load4(p), load4(p + 4), load4(p + 8), load4(p + 12))
+        let b = transpose4(load4(p + 16), load4(p + 20), load4(p + 24), load4(p + 28))
+        return (SIMD8(lowHalf: a.0, highHalf: b.0), SIMD8(lowHalf: a.1, highHalf: b.1),
+                SIMD8(lowHalf: a.2, highHalf: b.2), SIMD8(lowHalf: a.3, highHalf: b.3))
+    }
+
+    /// p[4l + j] = c_j[l] (`add`: +=) for the 32 floats from p.
+    @inline(__always) static func storeColumns4(_ c0: SIMD8<Float>, _ c1: SIMD8<Float>, _ c2: SIMD8<Float>, _ c3: SIMD8<Float>,
+                                                _ p: UnsafeMutablePointer<Float>, add: Bool) {
+        let a = transpose4(c0.lowHalf, c1.lowHalf, c2.lowHalf, c3.lowHalf)
+        let b = transpose4(c0.highHalf, c1.highHalf, c2.highHalf, c3.highHalf)
+        for (k, v) in [a.0, a.1, a.2, a.3, b.0, b.1, b.2, b.3].enumerated() {
+            let q = UnsafeMutableRawPointer(p + 4 * k)
+            q.storeBytes(of: add ? q.loadUnaligned(as: SIMD4<Float>.self) + v : v, as: SIMD4<Float>.self)
+        }
+    }
+
+    /// c shifted down one lane, `last` entering at lane 7: lane l holds c[l + 1].
+    @inline(__always) static func nextLane(_ c: SIMD8<Float>, _ last: Float) -> SIMD8<Float> {
+        SIMD8(c[1], c[2], c[3], c[4], c[5], c[6], c[7], last)
+    }
+
+    /// c shifted up one lane, zero entering at lane 0: lane l holds c[l − 1].
+    @inline(__always) static func previousLane(_ c: SIMD8<Float>) -> SIMD8<Float> {
+        SIMD8(0, c[0], c[1], c[2], c[3], c[4], c[5], c[6])
     }
 
     /// V[ξ][c][i] for tiles first..<first+count: tile (ty, tx) reads padded rows 4ty…4ty+5 and columns
@@ -484,7 +517,13 @@ extension Ops {
                 tileGroups(tilesX, first: first, count: n) { pos, ty, tx, k in
                     let base = p + 4 * ty * rs + 4 * tx
                     if k == 8 && 4 * ty + 5 <= s.h + 1 && 4 * (tx + 7) + 5 <= s.w + 1 {
-                        for r in 0..<6 { for j in 0..<6 { d[6 * r + j] = gather8(base + r * rs + j, 4) } }
+                        // Columns 4 and 5 of tile l are columns 0 and 1 of tile l + 1.
+                        for r in 0..<6 {
+                            let row = base + r * rs
+                            let (c0, c1, c2, c3) = columns4(row)
+                            d[6 * r] = c0; d[6 * r + 1] = c1; d[6 * r + 2] = c2; d[6 * r + 3] = c3
+                            d[6 * r + 4] = nextLane(c0, row[32]); d[6 * r + 5] = nextLane(c1, row[33])
+                        }
                     } else {
                         for q in 0..<36 { d[q] = SIMD8() }
                         let rows = min(6, s.h + 2 - 4 * ty)
@@ -519,6 +558,11 @@ extension Ops {
                         let r = e[j] + b
                         e[j] = relu ? r.replacing(with: 0, where: r .< 0) : r
                     }
+                    if k == 8 && 4 * ty + 4 <= s.h && 4 * (tx + 8) <= s.w {
+                        let dst = q + (4 * ty + 1) * rs + 4 * tx + 1
+                        for r in 0..<4 { storeColumns4(e[4 * r], e[4 * r + 1], e[4 * r + 2], e[4 * r + 3], dst + r * rs, add: false) }
+                        return
+                    }
                     e.withMemoryRebound(to: Float.self, capacity: 128) { f in
                         let rows = min(4, s.h - 4 * ty)
                         for lane in 0..<k {
@@ -544,15 +588,16 @@ extension Ops {
                 tileGroups(tilesX, first: first, count: n) { pos, ty, tx, k in
                     let offset = (4 * ty + 1) * rs + 4 * tx + 1
                     if k == 8 && 4 * ty + 4 <= s.h && 4 * (tx + 7) + 4 <= s.w {
-                        for r in 0..<4 { for j in 0..<4 {
-                            let g = gather8(p + offset + r * rs + j, 4)
+                        for r in 0..<4 {
+                            let (g0, g1, g2, g3) = columns4(p + offset + r * rs)
                             if let mp {
-                                let a = gather8(mp + offset + r * rs + j, 4)
-                                d[4 * r + j] = g.replacing(with: 0, where: .!(a .> 0))
+                                let (a0, a1, a2, a3) = columns4(mp + offset + r * rs)
+                                d[4 * r] = g0.replacing(with: 0, where: .!(a0 .> 0)); d[4 * r + 1] = g1.replacing(with: 0, where: .!(a1 .> 0))
+                                d[4 * r + 2] = g2.replacing(with: 0, where: .!(a2 .> 0)); d[4 * r + 3] = g3.replacing(with: 0, where: .!(a3 .> 0))
                             } else {
-                                d[4 * r + j] = g
+                                d[4 * r] = g0; d[4 * r + 1] = g1; d[4 * r + 2] = g2; d[4 * r + 3] = g3
                             }
-                        } }
+                        }
                     } else {
                         for q in 0..<16 { d[q] = SIMD8() }
                         let rows = min(4, s.h - 4 * ty)
@@ -583,6 +628,17 @@ extension Ops {
                 tileGroups(tilesX, first: first, count: n) { pos, ty, tx, k in
                     for xi in 0..<36 { d[xi] = loadV8(src + xi * stride + pos) }
                     Winograd.gradientOutputTransform4(d, e)
+                    if k == 8 && 4 * ty + 6 <= s.h + 2 && 4 * (tx + 8) + 2 <= s.w + 2 {
+                        // Columns 4 and 5 of tile l land on columns 0 and 1 of tile l + 1: added there in
+                        // the same vector, the last tile's after the row.
+                        for r in 0..<6 {
+                            let row = q + (4 * ty + r) * rs + 4 * tx
+                            let c4 = e[6 * r + 4], c5 = e[6 * r + 5]
+                            storeColumns4(e[6 * r] + previousLane(c4), e[6 * r + 1] + previousLane(c5), e[6 * r + 2], e[6 * r + 3], row, add: true)
+                            row[32] += c4[7]; row[33] += c5[7]
+                        }
+                        return
+                    }
                     e.withMemoryRebound(to: Float.self, capacity: 288) { f in
                         let rows = min(6, s.h + 2 - 4 * ty)
                         for lane in 0..<k {

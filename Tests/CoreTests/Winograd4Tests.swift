@@ -10,12 +10,13 @@ final class Winograd4Tests: XCTestCase {
     func padded(_ s: PaddedShape) -> FloatBuffer { paddedRandom(s, &rng) }
 
     /// Sides that are 1…3 (one tile, mostly padding), 4k and 4k ± 1 (the last tile sticks out by up to
-    /// three), rows long enough for groups of eight tiles plus a remainder, one input or output channel.
+    /// three), rows long enough for one or two whole groups of eight tiles plus a remainder (the vector
+    /// loads and stores of whole groups), one input or output channel.
     let shapes: [(cin: Int, cout: Int, h: Int, w: Int)] = [
         (1, 1, 1, 1), (1, 1, 6, 6), (1, 5, 7, 9), (5, 1, 9, 7), (3, 4, 5, 6), (3, 64, 9, 8), (8, 5, 7, 9),
         (16, 16, 1, 1), (5, 3, 1, 7), (4, 6, 2, 3), (6, 4, 3, 2), (7, 5, 3, 3), (3, 8, 11, 13),
         (32, 24, 17, 16), (64, 64, 12, 10), (2, 7, 6, 1), (8, 16, 9, 37), (16, 8, 20, 34), (4, 4, 33, 35),
-        (2, 3, 4, 4), (2, 3, 8, 32), (3, 2, 15, 31),
+        (2, 3, 4, 4), (2, 3, 8, 32), (3, 2, 15, 31), (3, 5, 9, 70),
     ]
 
     /// The default scratch (one chunk here), the smallest that holds 16 tiles, so chunks start in the

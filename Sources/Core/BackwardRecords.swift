@@ -10,27 +10,47 @@ extension Ops {
 
     /// bit i = (a[i] > 0), eight elements per byte, lowest bit first.
     public static func reluMask(_ a: UnsafePointer<Float>, count: Int, bits: UnsafeMutablePointer<UInt8>) {
-        let bytes = maskBytes(count)
+        let bytes = maskBytes(count), lanes = laneBits
         parallelFor(8, work: count) { part in
             let lo = bytes * part / 8, hi = bytes * (part + 1) / 8
             for b in lo..<hi {
-                var v: UInt8 = 0
                 let base = 8 * b
-                for k in 0..<min(8, count - base) where a[base + k] > 0 { v |= 1 << UInt8(k) }
+                if base + 8 <= count {
+                    // The lanes' bit values where a > 0 (NaN and ±0 give none), summed into the byte.
+                    let x = UnsafeRawPointer(a + base).loadUnaligned(as: SIMD8<Float>.self)
+                    bits[b] = UInt8(truncatingIfNeeded: SIMD8<Int32>().replacing(with: lanes, where: x .> 0).wrappedSum())
+                    continue
+                }
+                var v: UInt8 = 0
+                for k in 0..<(count - base) where a[base + k] > 0 { v |= 1 << UInt8(k) }
                 bits[b] = v
             }
         }
     }
 
+    /// 1 << lane: a mask byte's bits as lanes.
+    static let laneBits = SIMD8<Int32>(1, 2, 4, 8, 16, 32, 64, 128)
+
     /// g *= mask: the same result as `reluBackward(_:output:count:)` on the output the mask was taken from.
     public static func reluBackward(_ g: UnsafeMutablePointer<Float>, bits: UnsafePointer<UInt8>, count: Int) {
-        let bytes = maskBytes(count)
+        let bytes = maskBytes(count), lanes = laneBits
         parallelFor(8, work: count) { part in
             let lo = bytes * part / 8, hi = bytes * (part + 1) / 8
             for b in lo..<hi {
                 let v = bits[b], base = 8 * b
                 if v == 0xFF { continue }
-                for k in 0..<min(8, count - base) where v & (1 << UInt8(k)) == 0 { g[base + k] = 0 }
+                if base + 8 <= count {
+                    // Lanes whose bit is set keep their bits (m − 1 ≥ 0 shifts to 0, so ~0 … all ones); the
+                    // others become +0. Integer operations only: the SIMD comparison and select were not
+                    // specialised here and made this slower than the scalar loop.
+                    let m = SIMD8<Int32>(repeating: Int32(v)) & lanes
+                    let keep = ~((m &- 1) &>> 31)
+                    let p = UnsafeMutableRawPointer(g + base)
+                    let x = unsafeBitCast(p.loadUnaligned(as: SIMD8<Float>.self), to: SIMD8<Int32>.self)
+                    p.storeBytes(of: unsafeBitCast(x & keep, to: SIMD8<Float>.self), as: SIMD8<Float>.self)
+                    continue
+                }
+                for k in 0..<(count - base) where v & (1 << UInt8(k)) == 0 { g[base + k] = 0 }
             }
         }
     }

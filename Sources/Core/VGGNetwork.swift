@@ -230,7 +230,7 @@ public final class VGGNetwork {
     }
 
     /// A layer with at least this many 4×4 tiles makes its F(4×4) weight transform again for every pass
-    /// instead of keeping it: there the two transforms an iteration takes cost under 1% of the layer's
+    /// instead of keeping it: there the two transforms an iteration takes cost about 1% of the layer's
     /// own work (≈ 200 flops per kernel against 2.25 multiply-adds per kernel and output pixel), and at
     /// 1024² the layers at 128² and more (conv2…conv4) would keep 160 MB of transforms.
     public static let transientTiles = 1024

@@ -53,6 +53,12 @@ public enum BlockInt8 {
                     continue
                 }
                 let inverse: Float = top > 0 ? 127 / top : 0
+                if !inverse.isFinite || scale == 0 {
+                    // A block of subnormals (top below 127 / the largest float): 127 / top overflows, so
+                    // divide by the scale instead, and where even the scale underflows store zeros.
+                    for i in lo..<hi { q[i] = scale == 0 ? 0 : Int8(min(127, max(-127, (v[i] / scale).rounded(.toNearestOrEven)))) }
+                    continue
+                }
                 var i = lo
                 while i + 8 <= hi {
                     let x = (UnsafeRawPointer(v + i).loadUnaligned(as: SIMD8<Float>.self) * inverse)

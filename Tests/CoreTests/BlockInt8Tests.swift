@@ -55,6 +55,12 @@ final class BlockInt8Tests: XCTestCase {
                 if at == 70 { XCTAssertEqual(back[129], 69) } else { XCTAssertEqual(back[127], 67) }
             }
         }
+        // Subnormal blocks (127 / top overflows) keep their values within half a step; zeros stay zero.
+        let tiny: [Float] = [1e-40, -5e-41, 0, 3e-41, 2e-43, 0, 0, 0, 1e-40]
+        let tinyBack = unpacked(packed(tiny), tiny.count)
+        for (a, b) in zip(tiny, tinyBack) { XCTAssertLessThanOrEqual(abs(a - b), 1e-40 / 254 * 1.01 + 1e-45, "\(a)") }
+        XCTAssertEqual(tinyBack[2], 0)
+        XCTAssertEqual(unpacked(packed([Float.leastNonzeroMagnitude, 0]), 2), [0, 0], "a scale that underflows stores zeros")
         // The largest finite magnitude is kept, not overflowed to infinity.
         let big = unpacked(packed([.greatestFiniteMagnitude, -1]), 2)
         XCTAssertTrue(big[0].isFinite)

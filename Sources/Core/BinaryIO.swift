@@ -108,7 +108,7 @@ public struct BinaryReader {
         for i in 0..<count where !p[i].isFinite { throw corrupt("\(what) holds non-finite values") }
     }
     /// Exactly `count` 32-bit words, as `floats` lays them out, into `p`, unchecked: for data packed into
-    /// floats (bfloat16 pairs) that its reader validates itself.
+    /// floats (bfloat16 or 8-bit pairs) that its reader validates itself.
     public mutating func words(into p: UnsafeMutablePointer<Float>, count: Int, _ what: String) throws {
         let n = try int()
         guard n == count, count >= 0, count <= remaining / 4 else { throw corrupt("\(what): \(n) values, expected \(count)") }

@@ -25,8 +25,7 @@ public enum BFloat16 {
     /// Σ a[i]·b[i] in double, as `cblas_dsdot`, with `a` in bfloat16.
     static func dot(_ a: UnsafePointer<UInt16>, _ b: UnsafePointer<Float>, count n: Int) -> Double {
         let parts = 8
-        let sums = LockedBox([Double](repeating: 0, count: parts))
-        parallelFor(parts, work: n) { part in
+        return parallelSum(parts: parts, work: n) { part in
             let lo = n * part / parts / 8 * 8, hi = part == parts - 1 ? n : n * (part + 1) / parts / 8 * 8
             var acc = SIMD8<Double>()
             var i = lo
@@ -39,9 +38,8 @@ public enum BFloat16 {
             }
             var s = acc.sum()
             while i < hi { s += Double(unpack(a[i])) * Double(b[i]); i += 1 }
-            sums.withLock { $0[part] = s }
+            return s
         }
-        return sums.withLock { $0.reduce(0, +) }
     }
 
     /// y[i] += alpha·x[i], as `cblas_saxpy`, with `x` in bfloat16.

@@ -108,9 +108,8 @@ public enum BlockInt8 {
     /// float over its 64 products and scaled, the blocks summed in double.
     public static func dot(_ a: UnsafePointer<Float>, _ x: UnsafePointer<Float>, count n: Int) -> Double {
         let q = codes(a, n)
-        let sums = LockedBox([Double](repeating: 0, count: 8))
         let nb = blocks(n)
-        parallelFor(8, work: n) { part in
+        return parallelSum(parts: 8, work: n) { part in
             var total = 0.0
             for k in nb * part / 8 ..< nb * (part + 1) / 8 {
                 let lo = k * block, hi = min(n, lo + block)
@@ -121,9 +120,8 @@ public enum BlockInt8 {
                 while i < hi { s += Float(q[i]) * x[i]; i += 1 }
                 total += Double(a[k]) * Double(s)
             }
-            sums.withLock { $0[part] = total }
+            return total
         }
-        return sums.withLock { $0.reduce(0, +) }
     }
 
     /// y[i] += alpha·a[i], as `cblas_saxpy`, with `a` stored in blocks.

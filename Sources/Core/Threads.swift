@@ -88,6 +88,17 @@ func parallelFor(_ n: Int, work: Int, _ body: (Int) -> Void) {
     parallelParts(n, threads: Threads.count, work: work) { _, i in body(i) }
 }
 
+/// Σ body(part) for part in 0..<parts, the parts run as `parallelFor` runs them; their sums are added in
+/// part order, so the result does not depend on how many threads there are.
+func parallelSum(parts: Int, work: Int, _ body: (Int) -> Double) -> Double {
+    let sums = LockedBox([Double](repeating: 0, count: parts))
+    parallelFor(parts, work: work) { part in
+        let s = body(part)
+        sums.withLock { $0[part] = s }
+    }
+    return sums.withLock { $0.reduce(0, +) }
+}
+
 /// `parallelFor` over channels, or a plain loop where the caller already runs on one thread of many.
 @inline(__always)
 func channels(_ n: Int, parallel: Bool, work: Int, _ body: (Int) -> Void) {

@@ -55,70 +55,24 @@ final class BFloat16Tests: XCTestCase {
 
     /// f = ½ Σ c_i (x_i − t_i)²: half-precision pairs converge like float ones.
     func testHalfHistoryConvergesOnAQuadratic() throws {
-        let n = 301
-        func run(_ precision: LBFGSPrecision) throws -> Double {
-            let opt = try LBFGS(count: n, history: 10, precision: precision)
-            var x = [Float](repeating: 0, count: n)
-            func f() -> (Double, [Float]) {
-                var g = [Float](repeating: 0, count: n), v = 0.0
-                for i in 0..<n { let c = Float(1 + i % 9), d = x[i] - Float(i % 11); g[i] = c * d; v += 0.5 * Double(c * d * d) }
-                return (v, g)
-            }
-            for _ in 0..<60 { let (_, g) = f(); opt.step(x: &x, grad: g, count: n, learningRate: 1) }
-            return f().0
-        }
-        var start = 0.0
-        for i in 0..<n {
-            let d = Double(i % 11)
-            start += 0.5 * Double(1 + i % 9) * d * d
-        }
-        let float = try run(.float), half = try run(.half)
+        let (float, start) = try quadraticAfterLBFGS(.float), half = try quadraticAfterLBFGS(.half).end
         XCTAssertLessThan(float, 1e-6 * start)
         XCTAssertLessThan(half, 1e-4 * start, "float reached \(float)")
-    }
-
-    func makeHalfState(n: Int) throws -> LBFGS {
-        let o = try LBFGS(count: n, history: 3, precision: .half)
-        var x = [Float](repeating: 0, count: n)
-        for _ in 0..<6 {
-            var g = [Float](repeating: 0, count: n)
-            for i in 0..<n { g[i] = Float(1 + i % 4) * (x[i] - Float(i % 5)) + 1e-7 * Float(i) }
-            o.step(x: &x, grad: g, count: n, learningRate: 0.5)
-        }
-        XCTAssertEqual(o.s.count, 3)
-        return o
-    }
-
-    func encoded(_ o: Optimizer) throws -> Data {
-        var w = BinaryWriter(DataSink())
-        try o.encode(into: &w)
-        return w.sink.data
     }
 
     /// The file holds the stored bfloat16 pairs themselves, so a save, load and save are byte for byte
     /// the same (odd and even counts: an odd count's last pair value is padded).
     func testHalfStateRoundTripsExactly() throws {
         for n in [5, 6] {
-            let o = try makeHalfState(n: n)
-            let a = try encoded(o)
-            XCTAssertEqual(a.count, 4 * 8 + 2 * (8 + 4 * n) + 3 * (8 + 2 * (8 + 4 * ((n + 1) / 2))), "pairs take half the bytes")
-            var r = BinaryReader(a, source: "s.session")
-            let back = try LBFGS(count: n, history: 3, precision: .half)
-            try back.decode(from: &r, count: n)
-            XCTAssertEqual(r.remaining, 0)
-            XCTAssertEqual(try encoded(back), a)
-            // And it steps on exactly as the original.
-            var x1 = [Float](repeating: 1, count: n), x2 = x1
-            let g = (0..<n).map { Float($0) - 2 }
-            o.step(x: &x1, grad: g, count: n, learningRate: 0.5); back.step(x: &x2, grad: g, count: n, learningRate: 0.5)
-            XCTAssertEqual(x1, x2)
+            try assertExactRoundTrip(try lbfgsState(n: n, precision: .half),
+                                     bytes: 4 * 8 + 2 * (8 + 4 * n) + 3 * (8 + 2 * (8 + 4 * ((n + 1) / 2))), "pairs take half the bytes")
         }
     }
 
     /// Hostile pairs: a non-finite bfloat16, a non-zero pad, a count for the other precision.
     func testHostileHalfPairsAreRefused() throws {
         let n = 5
-        let good = try encoded(try makeHalfState(n: n))
+        let good = try encoded(try lbfgsState(n: n, precision: .half))
         // The first pair's s starts after the header (4 words), d and g (each 8 + 4n) and ρ (8), and its count.
         let firstS = 4 * 8 + 2 * (8 + 4 * n) + 8 + 8
         for (what, offset, bytes) in [("inf", firstS + 2, [UInt8(0x80), 0x7F]), ("nan", firstS, [UInt8(0xC0), 0x7F]),

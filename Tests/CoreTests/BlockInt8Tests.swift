@@ -91,58 +91,16 @@ final class BlockInt8Tests: XCTestCase {
 
     /// f = ½ Σ c_i (x_i − t_i)²: 8-bit pairs still converge.
     func testByteHistoryConvergesOnAQuadratic() throws {
-        let n = 301
-        func run(_ precision: LBFGSPrecision) throws -> Double {
-            let opt = try LBFGS(count: n, history: 10, precision: precision)
-            var x = [Float](repeating: 0, count: n)
-            func f() -> (Double, [Float]) {
-                var g = [Float](repeating: 0, count: n), v = 0.0
-                for i in 0..<n { let c = Float(1 + i % 9), d = x[i] - Float(i % 11); g[i] = c * d; v += 0.5 * Double(c * d * d) }
-                return (v, g)
-            }
-            for _ in 0..<60 { let (_, g) = f(); opt.step(x: &x, grad: g, count: n, learningRate: 1) }
-            return f().0
-        }
-        var start = 0.0
-        for i in 0..<n { let d = Double(i % 11); start += 0.5 * Double(1 + i % 9) * d * d }
-        let float = try run(.float), byte = try run(.byte)
+        let float = try quadraticAfterLBFGS(.float).end, (byte, start) = try quadraticAfterLBFGS(.byte)
         XCTAssertLessThan(byte, 1e-3 * start, "float reached \(float)")
-    }
-
-    func makeByteState(n: Int) throws -> LBFGS {
-        let o = try LBFGS(count: n, history: 3, precision: .byte)
-        var x = [Float](repeating: 0, count: n)
-        for _ in 0..<6 {
-            var g = [Float](repeating: 0, count: n)
-            for i in 0..<n { g[i] = Float(1 + i % 4) * (x[i] - Float(i % 5)) + 1e-7 * Float(i) }
-            o.step(x: &x, grad: g, count: n, learningRate: 0.5)
-        }
-        XCTAssertEqual(o.s.count, 3)
-        return o
-    }
-
-    func encoded(_ o: Optimizer) throws -> Data {
-        var w = BinaryWriter(DataSink())
-        try o.encode(into: &w)
-        return w.sink.data
     }
 
     /// The file holds the stored blocks themselves, so a save, load and save are byte for byte the same,
     /// and the loaded state steps on exactly as the original.
     func testByteStateRoundTripsExactly() throws {
         for n in [5, 70] {
-            let o = try makeByteState(n: n)
-            let a = try encoded(o)
-            XCTAssertEqual(a.count, 4 * 8 + 2 * (8 + 4 * n) + 3 * (8 + 2 * (8 + 4 * BlockInt8.floats(count: n))))
-            var r = BinaryReader(a, source: "s.session")
-            let back = try LBFGS(count: n, history: 3, precision: .byte)
-            try back.decode(from: &r, count: n)
-            XCTAssertEqual(r.remaining, 0)
-            XCTAssertEqual(try encoded(back), a)
-            var x1 = [Float](repeating: 1, count: n), x2 = x1
-            let g = (0..<n).map { Float($0) - 2 }
-            o.step(x: &x1, grad: g, count: n, learningRate: 0.5); back.step(x: &x2, grad: g, count: n, learningRate: 0.5)
-            XCTAssertEqual(x1, x2)
+            try assertExactRoundTrip(try lbfgsState(n: n, precision: .byte),
+                                     bytes: 4 * 8 + 2 * (8 + 4 * n) + 3 * (8 + 2 * (8 + 4 * BlockInt8.floats(count: n))))
         }
     }
 
@@ -150,7 +108,7 @@ final class BlockInt8Tests: XCTestCase {
     /// another precision, a truncated file.
     func testHostileBytePairsAreRefused() throws {
         let n = 5
-        let good = try encoded(try makeByteState(n: n))
+        let good = try encoded(try lbfgsState(n: n, precision: .byte))
         // The first pair's s starts after the header (4 words), d and g (each 8 + 4n), ρ (8) and its count:
         // one scale, then five codes and three pad bytes.
         let firstS = 4 * 8 + 2 * (8 + 4 * n) + 8 + 8
@@ -165,7 +123,7 @@ final class BlockInt8Tests: XCTestCase {
             XCTAssertThrowsError(try LBFGS(count: n, history: 3, precision: .byte).decode(from: &r, count: n), what)
         }
         // (At n = 5 the three precisions' pair vectors happen to take the same bytes; at 70 they differ.)
-        let wide = try encoded(try makeByteState(n: 70))
+        let wide = try encoded(try lbfgsState(n: 70, precision: .byte))
         for other in [LBFGSPrecision.float, .half] {
             var r = BinaryReader(wide, source: "s.session")
             XCTAssertThrowsError(try LBFGS(count: 70, history: 3, precision: other).decode(from: &r, count: 70), "byte pairs read as \(other)")

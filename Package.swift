@@ -31,8 +31,11 @@ let package = Package(
         // Writers for the image variants the decoder must accept, which restyle itself never makes.
         .target(name: "CImageIOTestSupport", dependencies: ["CPNG", "CJPEG"], path: "Tests/CImageIOTestSupport",
                 linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
+        // The hand-written AVX2 + FMA kernels (the Winograd products). Built for the baseline CPU like
+        // everything else: each function carries its own target attribute, chosen at run time.
+        .target(name: "CKernels"),
         // Checked arithmetic everywhere: this code reads files, and an overflow must trap, never wrap.
-        .target(name: "Core", dependencies: ["CBLAS", "CImageIO"]),
+        .target(name: "Core", dependencies: ["CBLAS", "CImageIO", "CKernels"]),
         .executableTarget(name: "TUI",
                           dependencies: ["Core", "CNcurses", "CChafa",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),

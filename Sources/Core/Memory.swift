@@ -32,14 +32,16 @@ public enum MemoryEstimate {
     /// `networkBytes` counts): measured near 200 MB.
     static let baseline = 240 << 20
 
-    /// The F(4×4) weight transforms a plan keeps (36 floats per (cin, cout): 4× its taps) and the one
+    /// The F(4×4) weight transforms a plan keeps (36 floats per (cin, cout), 4× its taps, and cout
+    /// rounded up to a multiple of 6 in the kernel's panel layout) and the one
     /// buffer its transient ones share, for the convolutions `Ops.winogradPays` sends through F(4×4).
     static func transformBytes(_ stages: [VGGNetwork.Stage]) -> Int {
         let t = VGGNetwork.transforms4(stages) { i in
             if case .conv = stages[i].kind { return Ops.winogradPays(stages[i].inShape, cout: stages[i].outShape.c) }
             return false
         }
-        return 4 * (t.kept.reduce(0) { $0 + 36 * stages[$1].inShape.c * stages[$1].outShape.c } + t.transientFloats)
+        return 4 * (t.kept.reduce(0) { $0 + WinogradKernels.current.floats(cout: stages[$1].outShape.c, cin: stages[$1].inShape.c) }
+                     + t.transientFloats)
     }
 
     /// Bytes of the network plan an objective builds at (height, width) for these layers: exactly what

@@ -1,3 +1,4 @@
+import CKernels
 import CBLAS
 import Foundation
 
@@ -20,11 +21,14 @@ extension Winograd {
     static let g4: [[Double]] = [[1, 0, 0], [1.0 / 6, 1.0 / 6, 1.0 / 6], [1.0 / 6, -1.0 / 6, 1.0 / 6],
                                  [-4.0 / 3, -2.0 / 3, -1.0 / 3], [-4.0 / 3, 2.0 / 3, -1.0 / 3], [0, 0, 0.25]]
 
-    /// U = G g Gᵀ from taps [9][cout][cin] into [36][cout][cin], in double precision.
-    public static func transformWeights4(taps: [Float], cout: Int, cin: Int) -> [Float] {
-        var u = [Float](repeating: 0, count: 36 * cout * cin)
+    /// U = G g Gᵀ from taps [9][cout][cin] into 36 matrices cout × cin laid out for `kernels`, in
+    /// double precision.
+    public static func transformWeights4(taps: [Float], cout: Int, cin: Int, kernels: WinogradKernels = .current) -> [Float] {
+        var u = [Float](repeating: 0, count: kernels.floats(cout: cout, cin: cin))
         taps.withUnsafeBufferPointer { t in
-            u.withUnsafeMutableBufferPointer { transformWeights4(taps: t.baseAddress!, cout: cout, cin: cin, into: $0.baseAddress!) }
+            u.withUnsafeMutableBufferPointer {
+                transformWeights4(taps: t.baseAddress!, cout: cout, cin: cin, into: $0.baseAddress!, kernels: kernels)
+            }
         }
         return u
     }
@@ -39,9 +43,14 @@ extension Winograd {
     /// As above into `out`, four input channels at a time. Fast enough (no allocation in the loop) that a
     /// network plan can make a large layer's transform again on every use instead of keeping it
     /// (`VGGNetwork`'s transient transforms).
-    public static func transformWeights4(taps: UnsafePointer<Float>, cout: Int, cin: Int, into out: UnsafeMutablePointer<Float>) {
-        let mn = cout * cin
+    public static func transformWeights4(taps: UnsafePointer<Float>, cout: Int, cin: Int, into out: UnsafeMutablePointer<Float>,
+                                         kernels: WinogradKernels = .current) {
+        let mn = cout * cin, xiFloats = kernels.floatsPerXi(cout: cout, cin: cin)
+        // The avx2 layout's padding rows are never read, but the buffer is reused: keep it defined.
+        let rows = xiFloats / max(cin, 1), stride = kernels.channelStride
+        for xi in 0..<36 { for o in cout..<rows { for c in 0..<cin { out[xi * xiFloats + kernels.index(o: o, c: c, cin: cin)] = 0 } } }
         parallelFor(cout, work: 36 * mn) { o in
+            let start = kernels.rowStart(o: o, cin: cin)
             var c = 0
             while c < cin {
                 let lanes = min(4, cin - c), e = o * cin + c
@@ -52,8 +61,13 @@ extension Winograd {
                     return v
                 }
                 func store(_ v: SIMD4<Double>, _ xi: Int) {
-                    if lanes == 4 { UnsafeMutableRawPointer(out + xi * mn + e).storeBytes(of: SIMD4<Float>(v), as: SIMD4<Float>.self); return }
-                    for l in 0..<lanes { out[xi * mn + e + l] = Float(v[l]) }
+                    if lanes == 4 && kernels == .portable {
+                        UnsafeMutableRawPointer(out + xi * xiFloats + e).storeBytes(of: SIMD4<Float>(v), as: SIMD4<Float>.self)
+                        return
+                    }
+                    let offset = xi * xiFloats + start + c * stride
+                    let at = out + offset
+                    for l in 0..<lanes { at[l * stride] = Float(v[l]) }
                 }
                 // G g, column by column: gg[a][j].
                 let c0 = g4Apply(tap(0), tap(3), tap(6)), c1 = g4Apply(tap(1), tap(4), tap(7)), c2 = g4Apply(tap(2), tap(5), tap(8))
@@ -343,18 +357,20 @@ extension Winograd {
 
 extension Ops {
     /// The same result as `convForward` by Winograd F(4×4, 3×3); `u` is `VGGWeights.Conv.winograd4`
-    /// ([36][cout][cin]). With `relu`, the ReLU is applied as the output is written (one pass fewer).
+    /// (`Winograd.transformWeights4` for `kernels`). With `relu`, the ReLU is applied as the output is
+    /// written (one pass fewer).
     public static func winograd4Forward(x: UnsafePointer<Float>, _ s: PaddedShape, u: UnsafePointer<Float>,
                                         bias: UnsafePointer<Float>, cout: Int, y: UnsafeMutablePointer<Float>,
-                                        scratch: WinogradScratch, relu: Bool = false) {
+                                        scratch: WinogradScratch, relu: Bool = false, kernels: WinogradKernels = .current) {
         let os = PaddedShape(c: cout, h: s.h, w: s.w)
-        winograd4(inC: s.c, outC: cout, s, u: u, transposed: false, scratch: scratch,
+        winograd4(inC: s.c, outC: cout, s, u: u, kernels: kernels, transposed: false, scratch: scratch,
                   input: { v, first, n, ld, stride, parallel in
-                      inputTransform4(x, s, first: first, count: n, ld: ld, xiStride: stride, parallel: parallel, v: v)
+                      inputTransform4(x, s, first: first, count: n, ld: ld, xiStride: stride, parallel: parallel,
+                                      kernels: kernels, v: v)
                   },
                   output: { m, first, n, ld, stride, parallel in
                       outputTransform4(m, os, first: first, count: n, ld: ld, xiStride: stride, parallel: parallel,
-                                       bias: bias, relu: relu, y: y)
+                                       kernels: kernels, bias: bias, relu: relu, y: y)
                   })
         // The transforms write only the interior; the buffer may hold anything from another shape.
         zeroBorders(y, os)
@@ -364,16 +380,17 @@ extension Ops {
     /// multiplied by (reluOutput > 0): the ReLU's backward done as the gradient is read.
     public static func winograd4Backward(dy: UnsafePointer<Float>, _ s: PaddedShape, u: UnsafePointer<Float>,
                                          cout: Int, dx: UnsafeMutablePointer<Float>, scratch: WinogradScratch,
-                                         reluOutput: UnsafePointer<Float>? = nil) {
+                                         reluOutput: UnsafePointer<Float>? = nil, kernels: WinogradKernels = .current) {
         let ds = PaddedShape(c: cout, h: s.h, w: s.w)
         memset(dx, 0, s.count * 4)
-        winograd4(inC: cout, outC: s.c, s, u: u, transposed: true, scratch: scratch,
+        winograd4(inC: cout, outC: s.c, s, u: u, kernels: kernels, transposed: true, scratch: scratch,
                   input: { v, first, n, ld, stride, parallel in
                       gradientInputTransform4(dy, ds, mask: reluOutput, first: first, count: n, ld: ld, xiStride: stride,
-                                              parallel: parallel, v: v)
+                                              parallel: parallel, kernels: kernels, v: v)
                   },
                   output: { m, first, n, ld, stride, parallel in
-                      gradientOutputTransform4(m, s, first: first, count: n, ld: ld, xiStride: stride, parallel: parallel, dx: dx)
+                      gradientOutputTransform4(m, s, first: first, count: n, ld: ld, xiStride: stride, parallel: parallel,
+                                               kernels: kernels, dx: dx)
                   })
         zeroBorders(dx, s)
     }
@@ -385,18 +402,24 @@ extension Ops {
     /// tiles are cut into blocks that each thread carries through all three steps alone (`TileBlocks`), so
     /// V and M stay in that core's cache and no thread waits at a barrier; layers with few tiles (deep ones)
     /// run each step over all threads, the 36 GEMMs side by side. U is [36][outC][inC], or with `transposed`
-    /// [36][inC][outC]. The input gradient's output transform adds into overlapping 6×6 tiles, so
-    /// `transposed` runs neighbouring blocks in different phases.
-    static func winograd4(inC: Int, outC: Int, _ s: PaddedShape, u: UnsafePointer<Float>, transposed: Bool,
-                          scratch: WinogradScratch,
+    /// [36][inC][outC] (either laid out for `kernels`). The input gradient's output transform adds into overlapping
+    /// 6×6 tiles, so `transposed` runs neighbouring blocks in different phases.
+    static func winograd4(inC: Int, outC: Int, _ s: PaddedShape, u: UnsafePointer<Float>, kernels: WinogradKernels,
+                          transposed: Bool, scratch: WinogradScratch,
                           input: (UnsafeMutablePointer<Float>, Int, Int, Int, Int, Bool) -> Void,
                           output: (UnsafePointer<Float>, Int, Int, Int, Int, Bool) -> Void) {
         let (tx, ty) = tiles4(s)
-        let mn = inC * outC
+        let xiFloats = transposed ? kernels.floatsPerXi(cout: inC, cin: outC) : kernels.floatsPerXi(cout: outC, cin: inC)
         func products(_ v: UnsafePointer<Float>, _ m: UnsafeMutablePointer<Float>, n: Int, ld: Int, vStride: Int,
                       mStride: Int, xi: Int, parallel: Bool) {
-            GEMM.run(transA: transposed, m: outC, n: n, k: inC, a: u + xi * mn, lda: transposed ? outC : inC,
-                     b: v + xi * vStride, ldb: ld, beta: 0, c: m + xi * mStride, ldc: ld, parallel: parallel)
+            switch kernels {
+            case .avx2:
+                GEMM.winogradProduct(m: outC, n: n, k: inC, u: u + xi * xiFloats, transposed: transposed,
+                                     b: v + xi * vStride, ldb: ld, c: m + xi * mStride, ldc: ld, parallel: parallel)
+            case .portable:
+                GEMM.run(transA: transposed, m: outC, n: n, k: inC, a: u + xi * xiFloats, lda: transposed ? outC : inC,
+                         b: v + xi * vStride, ldb: ld, beta: 0, c: m + xi * mStride, ldc: ld, parallel: parallel)
+            }
         }
         let threads = Threads.count
         if let b = TileBlocks(inC: inC, outC: outC, tilesX: tx, tilesY: ty, threads: threads,
@@ -508,7 +531,8 @@ extension Ops {
     /// V[ξ][c][i] for tiles first..<first+count: tile (ty, tx) reads padded rows 4ty…4ty+5 and columns
     /// 4tx…4tx+5; what lies past the padded plane (sizes not a multiple of 4) reads as zero.
     static func inputTransform4(_ x: UnsafePointer<Float>, _ s: PaddedShape, first: Int, count n: Int,
-                                ld: Int, xiStride stride: Int, parallel: Bool = true, v: UnsafeMutablePointer<Float>) {
+                                ld: Int, xiStride stride: Int, parallel: Bool = true, kernels: WinogradKernels = .current,
+                                v: UnsafeMutablePointer<Float>) {
         let rs = s.rowStride, plane = s.plane, tilesX = tiles4(s).x
         channels(s.c, parallel: parallel, work: s.c * n * 36) { c in
             let p = x + c * plane, out = v + c * ld
@@ -517,6 +541,7 @@ extension Ops {
                 tileGroups(tilesX, first: first, count: n) { pos, ty, tx, k in
                     let base = p + 4 * ty * rs + 4 * tx
                     if k == 8 && 4 * ty + 5 <= s.h + 1 && 4 * (tx + 7) + 5 <= s.w + 1 {
+                        if kernels == .avx2 { return restyle_wino4_input8(base, rs, out + pos, stride) }
                         // Columns 4 and 5 of tile l are columns 0 and 1 of tile l + 1.
                         for r in 0..<6 {
                             let row = base + r * rs
@@ -542,7 +567,8 @@ extension Ops {
     /// y (padded interior) = Aᵀ M A + bias (then ReLU) for tiles first..<first+count; outputs past H or W
     /// are dropped.
     static func outputTransform4(_ m: UnsafePointer<Float>, _ s: PaddedShape, first: Int, count n: Int, ld: Int,
-                                 xiStride stride: Int, parallel: Bool = true, bias: UnsafePointer<Float>, relu: Bool, y: UnsafeMutablePointer<Float>) {
+                                 xiStride stride: Int, parallel: Bool = true, kernels: WinogradKernels = .current,
+                                 bias: UnsafePointer<Float>, relu: Bool, y: UnsafeMutablePointer<Float>) {
         let rs = s.rowStride, plane = s.plane, tilesX = tiles4(s).x
         channels(s.c, parallel: parallel, work: s.c * n * 36) { c in
             let b = SIMD8<Float>(repeating: bias[c])
@@ -550,6 +576,10 @@ extension Ops {
             withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 52) { buf in
                 let d = buf.baseAddress!, e = d + 36
                 tileGroups(tilesX, first: first, count: n) { pos, ty, tx, k in
+                    let whole = k == 8 && 4 * ty + 4 <= s.h && 4 * (tx + 8) <= s.w
+                    if whole && kernels == .avx2 {
+                        return restyle_wino4_output8(src + pos, stride, bias[c], relu, q + (4 * ty + 1) * rs + 4 * tx + 1, rs)
+                    }
                     for xi in 0..<36 { d[xi] = loadV8(src + xi * stride + pos) }
                     Winograd.outputTransform4(d, e)
                     for j in 0..<16 {
@@ -558,7 +588,7 @@ extension Ops {
                         let r = e[j] + b
                         e[j] = relu ? r.replacing(with: 0, where: r .< 0) : r
                     }
-                    if k == 8 && 4 * ty + 4 <= s.h && 4 * (tx + 8) <= s.w {
+                    if whole {
                         let dst = q + (4 * ty + 1) * rs + 4 * tx + 1
                         for r in 0..<4 { storeColumns4(e[4 * r], e[4 * r + 1], e[4 * r + 2], e[4 * r + 3], dst + r * rs, add: false) }
                         return
@@ -579,7 +609,8 @@ extension Ops {
     /// dM[ξ][c][i] = (A dY Aᵀ)[ξ] for the 4×4 gradient tiles first..<first+count, dY masked by
     /// (mask > 0) when a mask is given. Outside H×W dY is zero (its border, or past the plane).
     static func gradientInputTransform4(_ dy: UnsafePointer<Float>, _ s: PaddedShape, mask: UnsafePointer<Float>?,
-                                        first: Int, count n: Int, ld: Int, xiStride stride: Int, parallel: Bool = true, v: UnsafeMutablePointer<Float>) {
+                                        first: Int, count n: Int, ld: Int, xiStride stride: Int, parallel: Bool = true,
+                                        kernels: WinogradKernels = .current, v: UnsafeMutablePointer<Float>) {
         let rs = s.rowStride, plane = s.plane, tilesX = tiles4(s).x
         channels(s.c, parallel: parallel, work: s.c * n * 36) { c in
             let p = dy + c * plane, mp = mask.map { $0 + c * plane }, out = v + c * ld
@@ -588,6 +619,7 @@ extension Ops {
                 tileGroups(tilesX, first: first, count: n) { pos, ty, tx, k in
                     let offset = (4 * ty + 1) * rs + 4 * tx + 1
                     if k == 8 && 4 * ty + 4 <= s.h && 4 * (tx + 7) + 4 <= s.w {
+                        if kernels == .avx2 { return restyle_wino4_gradient_input8(p + offset, mp.map { $0 + offset }, rs, out + pos, stride) }
                         for r in 0..<4 {
                             let (g0, g1, g2, g3) = columns4(p + offset + r * rs)
                             if let mp {
@@ -619,16 +651,19 @@ extension Ops {
     /// dx += B dV Bᵀ over the 6×6 input tiles (which overlap by two rows and columns; one thread owns each
     /// channel, so the additions never race). Values that fall on the border are cleared by the caller.
     static func gradientOutputTransform4(_ m: UnsafePointer<Float>, _ s: PaddedShape, first: Int, count n: Int, ld: Int,
-                                         xiStride stride: Int, parallel: Bool = true, dx: UnsafeMutablePointer<Float>) {
+                                         xiStride stride: Int, parallel: Bool = true, kernels: WinogradKernels = .current,
+                                         dx: UnsafeMutablePointer<Float>) {
         let rs = s.rowStride, plane = s.plane, tilesX = tiles4(s).x
         channels(s.c, parallel: parallel, work: s.c * n * 36) { c in
             let q = dx + c * plane, src = m + c * ld
             withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 72) { buf in
                 let d = buf.baseAddress!, e = d + 36
                 tileGroups(tilesX, first: first, count: n) { pos, ty, tx, k in
+                    let whole = k == 8 && 4 * ty + 6 <= s.h + 2 && 4 * (tx + 8) + 2 <= s.w + 2
+                    if whole && kernels == .avx2 { return restyle_wino4_gradient_output8(src + pos, stride, q + 4 * ty * rs + 4 * tx, rs) }
                     for xi in 0..<36 { d[xi] = loadV8(src + xi * stride + pos) }
                     Winograd.gradientOutputTransform4(d, e)
-                    if k == 8 && 4 * ty + 6 <= s.h + 2 && 4 * (tx + 8) + 2 <= s.w + 2 {
+                    if whole {
                         // Columns 4 and 5 of tile l land on columns 0 and 1 of tile l + 1: added there in
                         // the same vector, the last tile's after the row.
                         for r in 0..<6 {

@@ -40,15 +40,18 @@ final class Winograd4Tests: XCTestCase {
             Ops.convForward(x: x.ptr, s, taps: conv.taps, bias: conv.bias, cout: cout, y: want.ptr)
             wantRelu.copy(from: want.ptr, count: o.count)
             Ops.reluForward(wantRelu.ptr, count: o.count)
-            for scratch in scratches(cin, cout) {
-                for relu in [false, true] {
-                    let got = try! FloatBuffer(count: o.count)
-                    for i in 0..<o.count { got.ptr[i] = 7 } // stale contents must not survive anywhere
-                    Ops.winograd4Forward(x: x.ptr, s, u: conv.winograd4, bias: conv.bias, cout: cout, y: got.ptr,
-                                         scratch: scratch, relu: relu)
-                    let (rel, border) = maxRelativeDiff(got, relu ? wantRelu : want, o)
-                    XCTAssertLessThanOrEqual(rel, 2e-5, "forward \(cin)→\(cout) \(h)×\(w) relu \(relu)")
-                    XCTAssertTrue(border, "forward \(cin)→\(cout) \(h)×\(w): border not zero")
+            for kernels in WinogradKernels.runnable {
+                let u = Winograd.transformWeights4(taps: conv.taps, cout: cout, cin: cin, kernels: kernels)
+                for scratch in scratches(cin, cout) {
+                    for relu in [false, true] {
+                        let got = try! FloatBuffer(count: o.count)
+                        for i in 0..<o.count { got.ptr[i] = 7 } // stale contents must not survive anywhere
+                        Ops.winograd4Forward(x: x.ptr, s, u: u, bias: conv.bias, cout: cout, y: got.ptr,
+                                             scratch: scratch, relu: relu, kernels: kernels)
+                        let (rel, border) = maxRelativeDiff(got, relu ? wantRelu : want, o)
+                        XCTAssertLessThanOrEqual(rel, 2e-5, "forward \(cin)→\(cout) \(h)×\(w) relu \(relu) \(kernels)")
+                        XCTAssertTrue(border, "forward \(cin)→\(cout) \(h)×\(w) \(kernels): border not zero")
+                    }
                 }
             }
         }
@@ -66,15 +69,18 @@ final class Winograd4Tests: XCTestCase {
             masked.copy(from: dy.ptr, count: o.count)
             Ops.reluBackward(masked.ptr, output: act.ptr, count: o.count)
             Ops.convBackward(dy: masked.ptr, s, taps: conv.taps, cout: cout, dx: wantMasked.ptr)
-            for scratch in scratches(cin, cout) {
-                for mask in [false, true] {
-                    let got = try! FloatBuffer(count: s.count)
-                    for i in 0..<s.count { got.ptr[i] = 7 }
-                    Ops.winograd4Backward(dy: dy.ptr, s, u: conv.winograd4, cout: cout, dx: got.ptr, scratch: scratch,
-                                          reluOutput: mask ? UnsafePointer(act.ptr) : nil)
-                    let (rel, border) = maxRelativeDiff(got, mask ? wantMasked : want, s)
-                    XCTAssertLessThanOrEqual(rel, 2e-5, "backward \(cin)→\(cout) \(h)×\(w) mask \(mask)")
-                    XCTAssertTrue(border, "backward \(cin)→\(cout) \(h)×\(w): border not zero")
+            for kernels in WinogradKernels.runnable {
+                let u = Winograd.transformWeights4(taps: conv.taps, cout: cout, cin: cin, kernels: kernels)
+                for scratch in scratches(cin, cout) {
+                    for mask in [false, true] {
+                        let got = try! FloatBuffer(count: s.count)
+                        for i in 0..<s.count { got.ptr[i] = 7 }
+                        Ops.winograd4Backward(dy: dy.ptr, s, u: u, cout: cout, dx: got.ptr, scratch: scratch,
+                                              reluOutput: mask ? UnsafePointer(act.ptr) : nil, kernels: kernels)
+                        let (rel, border) = maxRelativeDiff(got, mask ? wantMasked : want, s)
+                        XCTAssertLessThanOrEqual(rel, 2e-5, "backward \(cin)→\(cout) \(h)×\(w) mask \(mask) \(kernels)")
+                        XCTAssertTrue(border, "backward \(cin)→\(cout) \(h)×\(w) \(kernels): border not zero")
+                    }
                 }
             }
         }
@@ -96,19 +102,28 @@ final class Winograd4Tests: XCTestCase {
     }
 
     /// The weight transform (four channels at a time, G written out) is U = G g Gᵀ by the matrix `g4`,
-    /// for channel counts that leave a partial group of four.
+    /// for channel counts that leave a partial group of four and (in panels) a partial panel of six,
+    /// whose padding rows are zero; in both layouts.
     func testWeightTransformIsTheMatrixProduct() {
         var rng = SplitMix64(seed: 31)
-        for (cout, cin) in [(1, 1), (3, 5), (7, 4), (2, 9)] {
-            let mn = cout * cin
-            let taps = randomFloats(9 * mn, &rng)
-            let u = Winograd.transformWeights4(taps: taps, cout: cout, cin: cin)
-            for e in 0..<mn {
-                for a in 0..<6 { for b in 0..<6 {
-                    var sum = 0.0
-                    for i in 0..<3 { for j in 0..<3 { sum += Winograd.g4[a][i] * Double(taps[(3 * i + j) * mn + e]) * Winograd.g4[b][j] } }
-                    XCTAssertEqual(Double(u[(6 * a + b) * mn + e]), sum, accuracy: 1e-6 * max(1, abs(sum)), "\(cout)×\(cin) ξ \(6 * a + b)")
+        for kernels in WinogradKernels.allCases {
+            for (cout, cin) in [(1, 1), (3, 5), (7, 4), (2, 9), (13, 6)] {
+                let mn = cout * cin, xiFloats = kernels.floatsPerXi(cout: cout, cin: cin)
+                let taps = randomFloats(9 * mn, &rng)
+                let u = Winograd.transformWeights4(taps: taps, cout: cout, cin: cin, kernels: kernels)
+                XCTAssertEqual(u.count, 36 * xiFloats)
+                var seen = Set<Int>()
+                for o in 0..<cout { for c in 0..<cin {
+                    let e = o * cin + c, at = kernels.index(o: o, c: c, cin: cin)
+                    XCTAssertTrue(at < xiFloats && seen.insert(at).inserted, "\(kernels) \(cout)×\(cin): index of (\(o), \(c))")
+                    for a in 0..<6 { for b in 0..<6 {
+                        var sum = 0.0
+                        for i in 0..<3 { for j in 0..<3 { sum += Winograd.g4[a][i] * Double(taps[(3 * i + j) * mn + e]) * Winograd.g4[b][j] } }
+                        XCTAssertEqual(Double(u[(6 * a + b) * xiFloats + at]), sum, accuracy: 1e-6 * max(1, abs(sum)),
+                                       "\(kernels) \(cout)×\(cin) ξ \(6 * a + b)")
+                    } }
                 } }
+                for xi in 0..<36 { for i in 0..<xiFloats where !seen.contains(i) { XCTAssertEqual(u[xi * xiFloats + i], 0, "\(kernels) padding") } }
             }
         }
     }

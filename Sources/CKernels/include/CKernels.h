@@ -1,0 +1,32 @@
+#ifndef RESTYLE_CKERNELS_H
+#define RESTYLE_CKERNELS_H
+
+#include <stdbool.h>
+
+/// True when this CPU runs the AVX2 + FMA kernels below. The package is built for the baseline x86-64
+/// (no unsafe flags), so these functions carry their own target attribute and are chosen at run time.
+bool restyle_kernels_available(void);
+
+/// One Winograd product, C = A·B (β = 0), row-major, single-threaded, with U in restyle's panel layout:
+/// U[o][c] (cout × cin) is stored at ((o / 6)·cin + c)·6 + o % 6, rows padded with zeros to a multiple
+/// of 6. Forward (transposed false): A = U, m = cout, k = cin. Input gradient (transposed true): A = Uᵀ,
+/// m = cin, k = cout. Either way a micro-tile's six rows of A for one p are one broadcast each from a
+/// few cache lines, so U is never packed again per call. B is k × n (row stride ldb), C m × n (ldc).
+/// Only when available() is true.
+void restyle_winograd_gemm(int m, int n, int k, const float *u, int cin, bool transposed,
+                           const float *b, long ldb, float *c, long ldc);
+
+/// F(4×4, 3×3) transforms of one whole group of eight tiles along a tile row, one AVX lane per tile,
+/// exactly as the fast paths of Winograd4.swift's transforms (which call these when available()).
+/// `stride` is the distance between two ξ's rows of V or M, `rs` a padded plane's row stride.
+/// Input: 6 rows of 34 floats from `base` (the group's top-left) to V's 36 vectors at out + ξ·stride.
+void restyle_wino4_input8(const float *base, long rs, float *out, long stride);
+/// Output: M's 36 vectors to 4 rows of 32 floats at dst, plus bias, then (relu) max(0, ·) keeping NaN.
+void restyle_wino4_output8(const float *m, long stride, float bias, bool relu, float *dst, long rs);
+/// Input gradient's first transform: 4 rows of 32 floats of dy (times mask > 0, when mask is not
+/// NULL; it has dy's layout) to dM's 36 vectors.
+void restyle_wino4_gradient_input8(const float *dy, const float *mask, long rs, float *out, long stride);
+/// Input gradient's last transform: 36 vectors added into 6 rows of 34 floats of dx (the tiles overlap).
+void restyle_wino4_gradient_output8(const float *m, long stride, float *dx, long rs);
+
+#endif

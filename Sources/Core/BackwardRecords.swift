@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// What the backward pass keeps of a stage whose activation is not kept: a ReLU's mask as one bit per
@@ -61,11 +62,17 @@ extension Ops {
     /// Max pooling's backward from the choices `poolForward(…, argmax:)` recorded: the same result as
     /// `poolBackward` on the input they were recorded from.
     public static func poolBackward(dy: UnsafePointer<Float>, argmax: UnsafePointer<UInt8>, _ s: PaddedShape,
-                                    dx: UnsafeMutablePointer<Float>) {
+                                    dx: UnsafeMutablePointer<Float>, kernels: Kernels = .current) {
         let o = pooledShape(s)
         memset(dx, 0, s.count * 4)
         parallelFor(s.c, work: s.count) { c in
             let gp = dy + c * o.plane, dp = dx + c * s.plane, ap = argmax + c * o.h * o.w
+            if kernels == .avx2 {
+                for i in 0..<o.h {
+                    restyle_pool_backward_row(gp + o.at(i, 0), ap + i * o.w, Int32(o.w), dp + s.at(2 * i, 0), dp + s.at(2 * i + 1, 0))
+                }
+                return
+            }
             for i in 0..<o.h {
                 for j in 0..<o.w {
                     let i0 = s.at(2 * i, 2 * j)

@@ -40,7 +40,7 @@ public enum MemoryEstimate {
             if case .conv = stages[i].kind { return Ops.winogradPays(stages[i].inShape, cout: stages[i].outShape.c) }
             return false
         }
-        return 4 * (t.kept.reduce(0) { $0 + WinogradKernels.current.floats(cout: stages[$1].outShape.c, cin: stages[$1].inShape.c) }
+        return 4 * (t.kept.reduce(0) { $0 + Kernels.current.floats(cout: stages[$1].outShape.c, cin: stages[$1].inShape.c) }
                      + t.transientFloats)
     }
 

@@ -1,3 +1,4 @@
+import CKernels
 import CBLAS
 import Foundation
 
@@ -89,10 +90,17 @@ public enum Ops {
     /// 2×2 stride-2 pooling, output floor(H/2)×floor(W/2). With `argmax` (max pooling only), also records
     /// which of the four inputs `poolBackward` would pick (0…3, row-major), `argmaxBytes(s)` bytes.
     public static func poolForward(x: UnsafePointer<Float>, _ s: PaddedShape, y: UnsafeMutablePointer<Float>, max useMax: Bool,
-                                   argmax: UnsafeMutablePointer<UInt8>? = nil) {
+                                   argmax: UnsafeMutablePointer<UInt8>? = nil, kernels: Kernels = .current) {
         let o = pooledShape(s)
         parallelFor(s.c, work: s.count) { c in
             let xp = x + c * s.plane, yp = y + c * o.plane, ap = argmax.map { $0 + c * o.h * o.w }
+            if kernels == .avx2 {
+                for i in 0..<o.h {
+                    restyle_pool_row(xp + s.at(2 * i, 0), xp + s.at(2 * i + 1, 0), Int32(o.w), useMax, yp + o.at(i, 0),
+                                     ap.map { $0 + i * o.w })
+                }
+                return
+            }
             for i in 0..<o.h {
                 for j in 0..<o.w {
                     let a = xp[s.at(2 * i, 2 * j)], b = xp[s.at(2 * i, 2 * j + 1)]

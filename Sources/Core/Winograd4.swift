@@ -23,7 +23,7 @@ extension Winograd {
 
     /// U = G g Gᵀ from taps [9][cout][cin] into 36 matrices cout × cin laid out for `kernels`, in
     /// double precision.
-    public static func transformWeights4(taps: [Float], cout: Int, cin: Int, kernels: WinogradKernels = .current) -> [Float] {
+    public static func transformWeights4(taps: [Float], cout: Int, cin: Int, kernels: Kernels = .current) -> [Float] {
         var u = [Float](repeating: 0, count: kernels.floats(cout: cout, cin: cin))
         taps.withUnsafeBufferPointer { t in
             u.withUnsafeMutableBufferPointer {
@@ -44,7 +44,7 @@ extension Winograd {
     /// network plan can make a large layer's transform again on every use instead of keeping it
     /// (`VGGNetwork`'s transient transforms).
     public static func transformWeights4(taps: UnsafePointer<Float>, cout: Int, cin: Int, into out: UnsafeMutablePointer<Float>,
-                                         kernels: WinogradKernels = .current) {
+                                         kernels: Kernels = .current) {
         let mn = cout * cin, xiFloats = kernels.floatsPerXi(cout: cout, cin: cin)
         // The avx2 layout's padding rows are never read, but the buffer is reused: keep it defined.
         let rows = xiFloats / max(cin, 1), stride = kernels.channelStride
@@ -361,7 +361,7 @@ extension Ops {
     /// written (one pass fewer).
     public static func winograd4Forward(x: UnsafePointer<Float>, _ s: PaddedShape, u: UnsafePointer<Float>,
                                         bias: UnsafePointer<Float>, cout: Int, y: UnsafeMutablePointer<Float>,
-                                        scratch: WinogradScratch, relu: Bool = false, kernels: WinogradKernels = .current) {
+                                        scratch: WinogradScratch, relu: Bool = false, kernels: Kernels = .current) {
         let os = PaddedShape(c: cout, h: s.h, w: s.w)
         winograd4(inC: s.c, outC: cout, s, u: u, kernels: kernels, transposed: false, scratch: scratch,
                   input: { v, first, n, ld, stride, parallel in
@@ -380,7 +380,7 @@ extension Ops {
     /// multiplied by (reluOutput > 0): the ReLU's backward done as the gradient is read.
     public static func winograd4Backward(dy: UnsafePointer<Float>, _ s: PaddedShape, u: UnsafePointer<Float>,
                                          cout: Int, dx: UnsafeMutablePointer<Float>, scratch: WinogradScratch,
-                                         reluOutput: UnsafePointer<Float>? = nil, kernels: WinogradKernels = .current) {
+                                         reluOutput: UnsafePointer<Float>? = nil, kernels: Kernels = .current) {
         let ds = PaddedShape(c: cout, h: s.h, w: s.w)
         memset(dx, 0, s.count * 4)
         winograd4(inC: cout, outC: s.c, s, u: u, kernels: kernels, transposed: true, scratch: scratch,
@@ -404,7 +404,7 @@ extension Ops {
     /// run each step over all threads, the 36 GEMMs side by side. U is [36][outC][inC], or with `transposed`
     /// [36][inC][outC] (either laid out for `kernels`). The input gradient's output transform adds into overlapping
     /// 6×6 tiles, so `transposed` runs neighbouring blocks in different phases.
-    static func winograd4(inC: Int, outC: Int, _ s: PaddedShape, u: UnsafePointer<Float>, kernels: WinogradKernels,
+    static func winograd4(inC: Int, outC: Int, _ s: PaddedShape, u: UnsafePointer<Float>, kernels: Kernels,
                           transposed: Bool, scratch: WinogradScratch,
                           input: (UnsafeMutablePointer<Float>, Int, Int, Int, Int, Bool) -> Void,
                           output: (UnsafePointer<Float>, Int, Int, Int, Int, Bool) -> Void) {
@@ -531,7 +531,7 @@ extension Ops {
     /// V[ξ][c][i] for tiles first..<first+count: tile (ty, tx) reads padded rows 4ty…4ty+5 and columns
     /// 4tx…4tx+5; what lies past the padded plane (sizes not a multiple of 4) reads as zero.
     static func inputTransform4(_ x: UnsafePointer<Float>, _ s: PaddedShape, first: Int, count n: Int,
-                                ld: Int, xiStride stride: Int, parallel: Bool = true, kernels: WinogradKernels = .current,
+                                ld: Int, xiStride stride: Int, parallel: Bool = true, kernels: Kernels = .current,
                                 v: UnsafeMutablePointer<Float>) {
         let rs = s.rowStride, plane = s.plane, tilesX = tiles4(s).x
         channels(s.c, parallel: parallel, work: s.c * n * 36) { c in
@@ -567,7 +567,7 @@ extension Ops {
     /// y (padded interior) = Aᵀ M A + bias (then ReLU) for tiles first..<first+count; outputs past H or W
     /// are dropped.
     static func outputTransform4(_ m: UnsafePointer<Float>, _ s: PaddedShape, first: Int, count n: Int, ld: Int,
-                                 xiStride stride: Int, parallel: Bool = true, kernels: WinogradKernels = .current,
+                                 xiStride stride: Int, parallel: Bool = true, kernels: Kernels = .current,
                                  bias: UnsafePointer<Float>, relu: Bool, y: UnsafeMutablePointer<Float>) {
         let rs = s.rowStride, plane = s.plane, tilesX = tiles4(s).x
         channels(s.c, parallel: parallel, work: s.c * n * 36) { c in
@@ -610,7 +610,7 @@ extension Ops {
     /// (mask > 0) when a mask is given. Outside H×W dY is zero (its border, or past the plane).
     static func gradientInputTransform4(_ dy: UnsafePointer<Float>, _ s: PaddedShape, mask: UnsafePointer<Float>?,
                                         first: Int, count n: Int, ld: Int, xiStride stride: Int, parallel: Bool = true,
-                                        kernels: WinogradKernels = .current, v: UnsafeMutablePointer<Float>) {
+                                        kernels: Kernels = .current, v: UnsafeMutablePointer<Float>) {
         let rs = s.rowStride, plane = s.plane, tilesX = tiles4(s).x
         channels(s.c, parallel: parallel, work: s.c * n * 36) { c in
             let p = dy + c * plane, mp = mask.map { $0 + c * plane }, out = v + c * ld
@@ -651,7 +651,7 @@ extension Ops {
     /// dx += B dV Bᵀ over the 6×6 input tiles (which overlap by two rows and columns; one thread owns each
     /// channel, so the additions never race). Values that fall on the border are cleared by the caller.
     static func gradientOutputTransform4(_ m: UnsafePointer<Float>, _ s: PaddedShape, first: Int, count n: Int, ld: Int,
-                                         xiStride stride: Int, parallel: Bool = true, kernels: WinogradKernels = .current,
+                                         xiStride stride: Int, parallel: Bool = true, kernels: Kernels = .current,
                                          dx: UnsafeMutablePointer<Float>) {
         let rs = s.rowStride, plane = s.plane, tilesX = tiles4(s).x
         channels(s.c, parallel: parallel, work: s.c * n * 36) { c in

@@ -95,7 +95,7 @@ struct BenchCommand: ParsableCommand {
         let style = Bench.syntheticImage(width: size, height: size, seed: 2)
         let flops = Bench.convFlops(width: size, height: size, settings: settings)
         let conv = ProcessInfo.processInfo.environment["RESTYLE_CONV"] ?? "auto"
-        print("restyle bench  \(size)×\(size)  \(optimizer.rawValue)  \(iterations) iterations  conv \(conv)  F(4×4) on \(WinogradKernels.current.name)  (\(ProcessInfo.processInfo.activeProcessorCount) cores)")
+        print("restyle bench  \(size)×\(size)  \(optimizer.rawValue)  \(iterations) iterations  conv \(conv)  F(4×4) on \(Kernels.current.name)  (\(ProcessInfo.processInfo.activeProcessorCount) cores)")
         print(String(format: "  conv work / iteration  %.2f GFLOP (direct convolution, forward + input gradient)", flops / 1e9))
         // CPU s/iteration counts every thread's time, spinning included: on a shared machine it moves less
         // than the wall time, and above the wall time × threads it shows threads waiting on each other.
@@ -167,7 +167,7 @@ struct BenchCommand: ParsableCommand {
         let depth = (settings.contentLayers + settings.styleLayers).compactMap(VGG19.index).max() ?? 0
         let rows = try Bench.convTimings(weights: weights, width: size, height: size, depth: depth)
         let sgemm = try Bench.sgemmRate()
-        print("restyle bench --layers  \(size)×\(size)  \(threads) threads  sgemm \(String(format: "%.1f", sgemm)) GFLOP/s  F(4×4) on \(WinogradKernels.current.name)")
+        print("restyle bench --layers  \(size)×\(size)  \(threads) threads  sgemm \(String(format: "%.1f", sgemm)) GFLOP/s  F(4×4) on \(Kernels.current.name)")
         print("  ms per pass (best of 3); ratio = direct-convolution GFLOP/s of the chosen path / sgemm GFLOP/s")
         print("  F(4×4) all: each step over all threads; blocks: blocks of tiles, one thread each (the default)")
         print("  layer       cin→cout  size       direct fwd/bwd    F(2×2) fwd/bwd  F(4×4) all fwd/bwd  blocks fwd/bwd  chosen  ratio")

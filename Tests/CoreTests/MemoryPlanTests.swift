@@ -26,23 +26,33 @@ final class MemoryPlanTests: XCTestCase {
     }
 
     /// The recorded max-pool choice sends the gradient where the comparison of the input would, ties and
-    /// NaNs included.
+    /// NaNs included; and the AVX2 pooling rows (eight outputs at a time, then a scalar tail) give the
+    /// portable loops' results bit for bit, max and average, forward and backward.
     func testPoolArgmaxMatchesTheInputComparison() throws {
-        for (c, h, w) in [(1, 2, 2), (3, 5, 7), (4, 8, 6), (2, 9, 11)] {
+        for (c, h, w) in [(1, 2, 2), (3, 5, 7), (4, 8, 6), (2, 9, 11), (2, 9, 35), (3, 6, 16), (1, 3, 49)] {
             let s = PaddedShape(c: c, h: h, w: w), o = Ops.pooledShape(s)
             let x = try FloatBuffer(count: s.count), dy = try FloatBuffer(count: o.count)
             for i in 0..<s.count { x.ptr[i] = Float(Int(rng.next() % 5)) - 2 }  // many ties
             x.ptr[s.at(0, 0)] = .nan; x.ptr[s.at(1, 1)] = .infinity
+            if w > 20 { x.ptr[s.at(0, 19)] = .nan; x.ptr[s.at(1, 16)] = .nan; x.ptr[s.at(1, 18)] = -.infinity }
             for ch in 0..<o.c { for i in 0..<o.h { for j in 0..<o.w { dy.ptr[ch * o.plane + o.at(i, j)] = rng.nextSymmetric() } } }
-            let y1 = try FloatBuffer(count: o.count), y2 = try FloatBuffer(count: o.count)
-            let argmax = try ByteBuffer(count: Ops.argmaxBytes(s))
-            Ops.poolForward(x: x.ptr, s, y: y1.ptr, max: true)
-            Ops.poolForward(x: x.ptr, s, y: y2.ptr, max: true, argmax: argmax.ptr)
-            XCTAssertEqual(y1.array.map(\.bitPattern), y2.array.map(\.bitPattern), "recording changes nothing forward")
-            let a = try FloatBuffer(count: s.count), b = try FloatBuffer(count: s.count)
+            let y1 = try FloatBuffer(count: o.count), average = try FloatBuffer(count: o.count)
+            Ops.poolForward(x: x.ptr, s, y: y1.ptr, max: true, kernels: .portable)
+            Ops.poolForward(x: x.ptr, s, y: average.ptr, max: false, kernels: .portable)
+            let a = try FloatBuffer(count: s.count)
             Ops.poolBackward(dy: dy.ptr, x: x.ptr, s, dx: a.ptr, max: true)
-            Ops.poolBackward(dy: dy.ptr, argmax: argmax.ptr, s, dx: b.ptr)
-            XCTAssertEqual(a.array.map(\.bitPattern), b.array.map(\.bitPattern), "\(c)×\(h)×\(w)")
+            for kernels in Kernels.runnable {
+                let what = "\(c)×\(h)×\(w) \(kernels)"
+                let y2 = try FloatBuffer(count: o.count), y3 = try FloatBuffer(count: o.count)
+                let argmax = try ByteBuffer(count: Ops.argmaxBytes(s))
+                Ops.poolForward(x: x.ptr, s, y: y2.ptr, max: true, argmax: argmax.ptr, kernels: kernels)
+                XCTAssertEqual(y1.array.map(\.bitPattern), y2.array.map(\.bitPattern), "recording changes nothing forward: \(what)")
+                Ops.poolForward(x: x.ptr, s, y: y3.ptr, max: false, kernels: kernels)
+                XCTAssertEqual(average.array.map(\.bitPattern), y3.array.map(\.bitPattern), "average: \(what)")
+                let b = try FloatBuffer(count: s.count)
+                Ops.poolBackward(dy: dy.ptr, argmax: argmax.ptr, s, dx: b.ptr, kernels: kernels)
+                XCTAssertEqual(a.array.map(\.bitPattern), b.array.map(\.bitPattern), what)
+            }
         }
     }
 
@@ -109,7 +119,7 @@ final class MemoryPlanTests: XCTestCase {
         let kept = try net(VGGNetwork.transientTiles), transient = try net(0)
         XCTAssertNil(kept.transientTransform4)
         XCTAssertTrue(transient.keptTransforms4.isEmpty)
-        let largest = WinogradKernels.current.floats(cout: 512, cin: 512)
+        let largest = Kernels.current.floats(cout: 512, cin: 512)
         XCTAssertEqual(transient.transientTransform4?.count, largest, "one buffer, of the largest layer (conv4_2)")
         let a = run(kept, read: read, image: image)
         for _ in 0..<2 {

@@ -40,7 +40,7 @@ final class Winograd4Tests: XCTestCase {
             Ops.convForward(x: x.ptr, s, taps: conv.taps, bias: conv.bias, cout: cout, y: want.ptr)
             wantRelu.copy(from: want.ptr, count: o.count)
             Ops.reluForward(wantRelu.ptr, count: o.count)
-            for kernels in WinogradKernels.runnable {
+            for kernels in Kernels.runnable {
                 let u = Winograd.transformWeights4(taps: conv.taps, cout: cout, cin: cin, kernels: kernels)
                 for scratch in scratches(cin, cout) {
                     for relu in [false, true] {
@@ -69,7 +69,7 @@ final class Winograd4Tests: XCTestCase {
             masked.copy(from: dy.ptr, count: o.count)
             Ops.reluBackward(masked.ptr, output: act.ptr, count: o.count)
             Ops.convBackward(dy: masked.ptr, s, taps: conv.taps, cout: cout, dx: wantMasked.ptr)
-            for kernels in WinogradKernels.runnable {
+            for kernels in Kernels.runnable {
                 let u = Winograd.transformWeights4(taps: conv.taps, cout: cout, cin: cin, kernels: kernels)
                 for scratch in scratches(cin, cout) {
                     for mask in [false, true] {
@@ -106,7 +106,7 @@ final class Winograd4Tests: XCTestCase {
     /// whose padding rows are zero; in both layouts.
     func testWeightTransformIsTheMatrixProduct() {
         var rng = SplitMix64(seed: 31)
-        for kernels in WinogradKernels.allCases {
+        for kernels in Kernels.allCases {
             for (cout, cin) in [(1, 1), (3, 5), (7, 4), (2, 9), (13, 6)] {
                 let mn = cout * cin, xiFloats = kernels.floatsPerXi(cout: cout, cin: cin)
                 let taps = randomFloats(9 * mn, &rng)

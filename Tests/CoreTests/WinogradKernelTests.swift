@@ -15,7 +15,7 @@ final class WinogradKernelTests: XCTestCase {
             (64, 3, 100), (13, 2100, 31), (2100, 13, 9), (11, 4090, 40), (1, 1, 200), (66, 70, 2300),
         ]
         for (cout, cin, n) in shapes {
-            let kernels = WinogradKernels.avx2
+            let kernels = Kernels.avx2
             let taps = randomFloats(cout * cin, &rng)       // one ξ's U, rows cout × cin
             var u = [Float](repeating: .nan, count: kernels.floatsPerXi(cout: cout, cin: cin))   // padding unread
             for o in 0..<cout { for c in 0..<cin { u[kernels.index(o: o, c: c, cin: cin)] = taps[o * cin + c] } }

@@ -2,6 +2,7 @@
 #define RESTYLE_CKERNELS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 /// True when this CPU runs the AVX2 + FMA kernels below. The package is built for the baseline x86-64
 /// (no unsafe flags), so these functions carry their own target attribute and are chosen at run time.
@@ -28,5 +29,13 @@ void restyle_wino4_output8(const float *m, long stride, float bias, bool relu, f
 void restyle_wino4_gradient_input8(const float *dy, const float *mask, long rs, float *out, long stride);
 /// Input gradient's last transform: 36 vectors added into 6 rows of 34 floats of dx (the tiles overlap).
 void restyle_wino4_gradient_output8(const float *m, long stride, float *dx, long rs);
+
+/// One output row of 2×2 stride-2 pooling (max, else average) from the two input rows r0 and r1 (each
+/// from interior column 0), as Ops.poolForward computes it; with max and a non-NULL argmax, also the
+/// argmax codes 0…3 (row-major, first maximum).
+void restyle_pool_row(const float *r0, const float *r1, int ow, bool max, float *y, uint8_t *argmax);
+/// Max pooling's backward for one output row: g[j] added to the input its argmax code names, in rows d0
+/// and d1 (from interior column 0).
+void restyle_pool_backward_row(const float *g, const uint8_t *argmax, int ow, float *d0, float *d1);
 
 #endif

@@ -1,23 +1,25 @@
 import CKernels
 import Foundation
 
-/// Which code runs the F(4×4) layers, and so how their weight transform U is laid out.
-public enum WinogradKernels: Sendable, CaseIterable {
-    /// Swift's transforms (SSE: the package builds for the baseline x86-64) and OpenBLAS's GEMM, which
-    /// packs both operands and zeroes C on every call. U is [36][cout][cin].
+/// Which code runs the hot loops: the F(4×4) layers (and so how their weight transform U is laid out)
+/// and the pooling.
+public enum Kernels: Sendable, CaseIterable {
+    /// Swift (SSE: the package builds for the baseline x86-64) and OpenBLAS's GEMM, which packs both
+    /// operands and zeroes C on every call. U is [36][cout][cin].
     case portable
-    /// restyle's AVX2 + FMA kernels (Sources/CKernels): the transforms of whole groups of eight tiles,
-    /// and a GEMM that reads U where it lies: [36][cout/6][cin][6], cout padded with zero rows to a
-    /// multiple of 6, so six rows of U (or of Uᵀ, for the input gradient) come from a few cache lines.
+    /// restyle's AVX2 + FMA kernels (Sources/CKernels): the F(4×4) transforms of whole groups of eight
+    /// tiles, a GEMM that reads U where it lies — [36][cout/6][cin][6], cout padded with zero rows to a
+    /// multiple of 6, so six rows of U (or of Uᵀ, for the input gradient) come from a few cache lines —
+    /// and the pooling rows.
     case avx2
 
     /// `avx2` where the CPU has AVX2 and FMA, unless `RESTYLE_KERNELS=portable` asks for the other
     /// (A/B runs; and the path every other CPU takes).
-    public static let current: WinogradKernels =
+    public static let current: Kernels =
         restyle_kernels_available() && ProcessInfo.processInfo.environment["RESTYLE_KERNELS"] != "portable" ? .avx2 : .portable
 
     /// The kernels this CPU can run (tests run each).
-    public static var runnable: [WinogradKernels] { restyle_kernels_available() ? [.portable, .avx2] : [.portable] }
+    public static var runnable: [Kernels] { restyle_kernels_available() ? [.portable, .avx2] : [.portable] }
 
     /// Floats of one ξ's matrix of U.
     public func floatsPerXi(cout: Int, cin: Int) -> Int { (self == .avx2 ? (cout + 5) / 6 * 6 : cout) * cin }

@@ -117,11 +117,12 @@ KERNEL_TARGET void restyle_winograd_gemm(int m, int n, int k, const float *u, in
         return;
     }
     // Columns in blocks whose packed B (kc × jc floats, ≤ 128 KB) stays in L2 while every panel of six
-    // rows of A (6·kc floats, in L1) passes over it; k in steps of at most KC (a multiple of 6, so a
-    // step starts on a group of U's panel layout), the later steps adding into C.
-    enum { KC = 2040 };
-    for (int p0 = 0; p0 < k; p0 += KC) {
-        int kc = k - p0 < KC ? k - p0 : KC;
+    // rows of A (6·kc floats, in L1) passes over it; k in steps of about 256 (a multiple of 6, so a
+    // step starts on a group of U's panel layout), the later steps adding into C. The steps are also
+    // for accuracy: one running sum over k = 512 had twice OpenBLAS's error (which sums in steps of 256).
+    int steps = (k + 255) / 256, step = ((k + steps - 1) / steps + 5) / 6 * 6;
+    for (int p0 = 0; p0 < k; p0 += step) {
+        int kc = k - p0 < step ? k - p0 : step;
         int jc = PACK_FLOATS / kc / 16 * 16;
         const float *up = u + (long)(p0 / 6) * gs;
         bool direct = (long)kc * ldb <= DIRECT_FLOATS;

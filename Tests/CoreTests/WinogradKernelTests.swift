@@ -1,4 +1,5 @@
 @testable import Core
+import CBLAS
 import CKernels
 import XCTest
 
@@ -47,5 +48,32 @@ final class WinogradKernelTests: XCTestCase {
                 }
             }
         }
+    }
+
+    /// A long sum in one running accumulator loses accuracy: over k = 512 the kernel's error was twice
+    /// OpenBLAS's (which sums in steps of 256), and the deep layers' Winograd error with it. It sums in
+    /// steps of about 256 too; its error against a double product stays near OpenBLAS's on the same data.
+    func testLongSumsAreAsAccurateAsOpenBLAS() throws {
+        try XCTSkipUnless(restyle_kernels_available(), "this CPU has no AVX2/FMA: the kernel is never used here")
+        var rng = SplitMix64(seed: 512)
+        let (m, n, k) = (64, 64, 512), kernels = Kernels.avx2
+        let a = randomFloats(m * k, &rng), b = (0..<(k * n)).map { _ in abs(rng.nextSymmetric()) }  // like ReLU outputs
+        var u = [Float](repeating: 0, count: kernels.floatsPerXi(cout: m, cin: k))
+        for o in 0..<m { for c in 0..<k { u[kernels.index(o: o, c: c, cin: k)] = a[o * k + c] } }
+        var ours = [Float](repeating: 0, count: m * n), blas = ours
+        u.withUnsafeBufferPointer { up in b.withUnsafeBufferPointer { bp in ours.withUnsafeMutableBufferPointer { cp in
+            GEMM.winogradProduct(m: m, n: n, k: k, u: up.baseAddress!, transposed: false, b: bp.baseAddress!, ldb: n,
+                                 c: cp.baseAddress!, ldc: n, parallel: false)
+        } } }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1, a, Int32(k), b, Int32(n), 0, &blas, Int32(n))
+        var worstOurs = 0.0, worstBLAS = 0.0, largest = 0.0
+        for i in 0..<m { for j in 0..<n {
+            var sum = 0.0
+            for p in 0..<k { sum += Double(a[i * k + p]) * Double(b[p * n + j]) }
+            worstOurs = max(worstOurs, abs(Double(ours[i * n + j]) - sum))
+            worstBLAS = max(worstBLAS, abs(Double(blas[i * n + j]) - sum))
+            largest = max(largest, abs(sum))
+        } }
+        XCTAssertLessThan(worstOurs, 1.3 * worstBLAS + 1e-9 * largest, "kernel \(worstOurs / largest), OpenBLAS \(worstBLAS / largest)")
     }
 }

@@ -32,9 +32,9 @@ public enum MemoryEstimate {
     /// `networkBytes` counts): measured near 200 MB.
     static let baseline = 240 << 20
 
-    /// The F(4×4) weight transforms a plan keeps (36 floats per (cin, cout), 4× its taps, and cout
-    /// rounded up to a multiple of 6 in the kernel's panel layout) and the one
-    /// buffer its transient ones share, for the convolutions `Ops.winogradPays` sends through F(4×4).
+    /// The F(4×4) weight transforms a plan keeps (36 floats per (cin, cout), 4× its taps, cout rounded up
+    /// to a multiple of 6 in the AVX2 kernels' layout) and the one buffer its transient ones share, for the
+    /// convolutions `Ops.winogradPays` sends through F(4×4).
     static func transformBytes(_ stages: [VGGNetwork.Stage]) -> Int {
         let t = VGGNetwork.transforms4(stages) { i in
             if case .conv = stages[i].kind { return Ops.winogradPays(stages[i].inShape, cout: stages[i].outShape.c) }

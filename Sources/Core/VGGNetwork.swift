@@ -242,7 +242,11 @@ public final class VGGNetwork {
         var kept = Set<Int>(), transient = 0
         for (i, st) in stages.enumerated() where winograd4(i) {
             let (tx, ty) = Ops.tiles4(st.inShape)
-            if tx * ty < transientTiles { kept.insert(i) } else { transient = max(transient, Kernels.current.floats(cout: st.outShape.c, cin: st.inShape.c)) }
+            if tx * ty < transientTiles {
+                kept.insert(i)
+            } else {
+                transient = max(transient, Kernels.current.floats(cout: st.outShape.c, cin: st.inShape.c))
+            }
         }
         return (kept, transient)
     }

@@ -30,8 +30,8 @@ public final class VGGWeights: Sendable {
             }
         }
 
-        /// Winograd F(4×4, 3×3) transform, 36 matrices cout × cin in `Kernels.current`. Both directions read it (the backward as its
-        /// transpose). Unlike `winograd` it is not kept for the process's life: a network plan that keeps it
+        /// Winograd F(4×4, 3×3) transform, 36 matrices cout × cin laid out for `Kernels.current`. Both
+        /// directions read it (the backward as its transpose). Unlike `winograd` it is not kept for the process's life: a network plan that keeps it
         /// holds the `Transform4`, and it is freed with the last such plan, so a plan that makes it again
         /// on every use (`VGGNetwork`'s transient transforms) saves its memory even after a smaller plan
         /// (the style network's) kept it.

@@ -402,8 +402,8 @@ extension Ops {
     /// tiles are cut into blocks that each thread carries through all three steps alone (`TileBlocks`), so
     /// V and M stay in that core's cache and no thread waits at a barrier; layers with few tiles (deep ones)
     /// run each step over all threads, the 36 GEMMs side by side. U is [36][outC][inC], or with `transposed`
-    /// [36][inC][outC] (either laid out for `kernels`). The input gradient's output transform adds into overlapping
-    /// 6×6 tiles, so `transposed` runs neighbouring blocks in different phases.
+    /// [36][inC][outC], either laid out for `kernels`. The input gradient's output transform adds into
+    /// overlapping 6×6 tiles, so `transposed` runs neighbouring blocks in different phases.
     static func winograd4(inC: Int, outC: Int, _ s: PaddedShape, u: UnsafePointer<Float>, kernels: Kernels,
                           transposed: Bool, scratch: WinogradScratch,
                           input: (UnsafeMutablePointer<Float>, Int, Int, Int, Int, Bool) -> Void,

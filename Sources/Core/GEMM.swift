@@ -26,12 +26,18 @@ enum GEMM {
         // Rows when there are enough for every thread to get a useful block, else columns; blocks of rows
         // are multiples of 8 and of columns multiples of 64, so each stays aligned with the kernel's panels.
         let byRows = m >= 16 * threads || m >= n
-        let (extent, unit) = byRows ? (m, 8) : (n, 64)
+        split(byRows ? m : n, unit: byRows ? 8 : 64, threads: threads) { lo, hi in
+            if byRows { call(lo, hi, 0, n) } else { call(0, m, lo, hi) }
+        }
+    }
+
+    /// 0..<extent cut into at most `threads` ranges of whole units (the last may end short), run side by
+    /// side: body(lo, hi).
+    static func split(_ extent: Int, unit: Int, threads: Int, _ body: (Int, Int) -> Void) {
         let units = (extent + unit - 1) / unit
         let parts = min(threads, units)
         parallelParts(parts, threads: parts) { _, p in
-            let lo = min(extent, units * p / parts * unit), hi = min(extent, units * (p + 1) / parts * unit)
-            if byRows { call(lo, hi, 0, n) } else { call(0, m, lo, hi) }
+            body(min(extent, units * p / parts * unit), min(extent, units * (p + 1) / parts * unit))
         }
     }
 }

@@ -49,9 +49,6 @@ extension GEMM {
         }
         let threads = parallel ? Threads.count : 1
         guard threads > 1 && m * n * k >= parallelWork && n >= 32 else { return call(0, n) }
-        let panels = (n + 15) / 16, parts = min(threads, panels)
-        parallelParts(parts, threads: parts) { _, p in
-            call(min(n, panels * p / parts * 16), min(n, panels * (p + 1) / parts * 16))
-        }
+        split(n, unit: 16, threads: threads, call)
     }
 }

@@ -4,7 +4,7 @@
 #include "CKernels.h"
 
 #if defined(__x86_64__)
-#include <immintrin.h>
+#include "avx2.h"
 
 bool restyle_kernels_available(void) {
     static int cached = -1;
@@ -15,7 +15,6 @@ bool restyle_kernels_available(void) {
     return cached != 0;
 }
 
-#define KERNEL_TARGET __attribute__((target("avx2,fma")))
 
 // Lanes 0..<count of an 8-float vector as a mask for maskload/maskstore.
 KERNEL_TARGET static inline __m256i lanes(int count) {

@@ -4,9 +4,8 @@
 #include "CKernels.h"
 
 #if defined(__x86_64__)
-#include <immintrin.h>
+#include "avx2.h"
 
-#define KERNEL_TARGET __attribute__((target("avx2,fma")))
 
 // The even and odd entries of p[0..<16].
 KERNEL_TARGET static inline void split(const float *p, __m256 *even, __m256 *odd) {

@@ -1,13 +1,12 @@
 // Winograd F(4×4, 3×3) transforms for whole groups of eight tiles (one AVX lane per tile), the same
-// maps as the Swift ones in Winograd4.swift (whose comments give Bᵀ, G and Aᵀ). Swift builds for the baseline x86-64, so its SIMD8 runs as pairs of SSE
-// operations without FMA; here each is one AVX2 instruction. Tiles at the plane's edges, and CPUs
-// without AVX2, keep the Swift code.
+// maps as the Swift ones in Winograd4.swift (whose comments give Bᵀ, G and Aᵀ). Swift builds for the
+// baseline x86-64, so its SIMD8 runs as pairs of SSE operations without FMA; here each is one AVX2
+// instruction. Tiles at the plane's edges, and CPUs without AVX2, keep the Swift code.
 #include "CKernels.h"
 
 #if defined(__x86_64__)
-#include <immintrin.h>
+#include "avx2.h"
 
-#define KERNEL_TARGET __attribute__((target("avx2,fma")))
 typedef float v8 __attribute__((vector_size(32)));
 
 // A row of eight tiles is 32 consecutive floats, four per tile: column j of the group is c_j[l] =
@@ -97,7 +96,15 @@ KERNEL_TARGET static inline void b6(v8 x0, v8 x1, v8 x2, v8 x3, v8 x4, v8 x5, v8
     y[5] = 4 * x5;
 }
 
-#define LOADV(p) ((v8)_mm256_loadu_ps(p))
+// Column j of the 6 × 6 values ξ = 6r + j (one vector per tile group each, `stride` apart): read into
+// x[r], or written from y[r].
+KERNEL_TARGET static inline void load_column(const float *m, long stride, int j, v8 *x) {
+    for (int r = 0; r < 6; r++) x[r] = (v8)_mm256_loadu_ps(m + (6 * r + j) * stride);
+}
+
+KERNEL_TARGET static inline void store_column(const v8 *y, int j, float *out, long stride) {
+    for (int r = 0; r < 6; r++) _mm256_storeu_ps(out + (6 * r + j) * stride, (__m256)y[r]);
+}
 
 KERNEL_TARGET void restyle_wino4_input8(const float *base, long rs, float *out, long stride) {
     v8 u[36];   // u[6r + b]: row r of the tile transformed along the row
@@ -111,16 +118,16 @@ KERNEL_TARGET void restyle_wino4_input8(const float *base, long rs, float *out, 
     for (int b = 0; b < 6; b++) {
         v8 y[6];
         bt(u[b], u[6 + b], u[12 + b], u[18 + b], u[24 + b], u[30 + b], y);
-        for (int a = 0; a < 6; a++) _mm256_storeu_ps(out + (6 * a + b) * stride, (__m256)y[a]);
+        store_column(y, b, out, stride);
     }
 }
 
 KERNEL_TARGET void restyle_wino4_output8(const float *m, long stride, float bias, bool relu, float *dst, long rs) {
     v8 w[24];   // w[6a + j]: column j of M transformed down the column
     for (int j = 0; j < 6; j++) {
-        v8 y[4];
-        at(LOADV(m + j * stride), LOADV(m + (6 + j) * stride), LOADV(m + (12 + j) * stride),
-           LOADV(m + (18 + j) * stride), LOADV(m + (24 + j) * stride), LOADV(m + (30 + j) * stride), y);
+        v8 x[6], y[4];
+        load_column(m, stride, j, x);
+        at(x[0], x[1], x[2], x[3], x[4], x[5], y);
         for (int a = 0; a < 4; a++) w[6 * a + j] = y[a];
     }
     __m256 b = _mm256_set1_ps(bias), zero = _mm256_setzero_ps();
@@ -153,16 +160,16 @@ KERNEL_TARGET void restyle_wino4_gradient_input8(const float *dy, const float *m
     for (int b = 0; b < 6; b++) {
         v8 y[6];
         a6(u[b], u[6 + b], u[12 + b], u[18 + b], y);
-        for (int a = 0; a < 6; a++) _mm256_storeu_ps(out + (6 * a + b) * stride, (__m256)y[a]);
+        store_column(y, b, out, stride);
     }
 }
 
 KERNEL_TARGET void restyle_wino4_gradient_output8(const float *m, long stride, float *dx, long rs) {
     v8 u[36];   // u[6a + j]: column j of dV transformed down the column
     for (int j = 0; j < 6; j++) {
-        v8 y[6];
-        b6(LOADV(m + j * stride), LOADV(m + (6 + j) * stride), LOADV(m + (12 + j) * stride),
-           LOADV(m + (18 + j) * stride), LOADV(m + (24 + j) * stride), LOADV(m + (30 + j) * stride), y);
+        v8 x[6], y[6];
+        load_column(m, stride, j, x);
+        b6(x[0], x[1], x[2], x[3], x[4], x[5], y);
         for (int a = 0; a < 6; a++) u[6 * a + j] = y[a];
     }
     for (int r = 0; r < 6; r++) {

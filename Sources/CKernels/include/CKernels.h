@@ -18,7 +18,7 @@ void restyle_winograd_gemm(int m, int n, int k, const float *u, int cin, bool tr
                            const float *b, long ldb, float *c, long ldc);
 
 /// F(4×4, 3×3) transforms of one whole group of eight tiles along a tile row, one AVX lane per tile,
-/// exactly as the fast paths of Winograd4.swift's transforms (which call these when available()).
+/// exactly as the fast paths of Winograd4.swift's transforms (which call these when `Kernels` is avx2).
 /// `stride` is the distance between two ξ's rows of V or M, `rs` a padded plane's row stride.
 /// Input: 6 rows of 34 floats from `base` (the group's top-left) to V's 36 vectors at out + ξ·stride.
 void restyle_wino4_input8(const float *base, long rs, float *out, long stride);

@@ -35,7 +35,7 @@ extension Ops {
         }
 
         /// Runs `body(part, first row, rows)` for the blocks whose index ≡ `parity` mod 2 (every block if
-        /// nil), split into `parts` contiguous runs side by side, each GEMM single-threaded.
+        /// nil), shared out among `parts` threads side by side, each GEMM single-threaded.
         func run(height h: Int, work: Int, parity: Int? = nil, _ body: (Int, Int, Int) -> Void) {
             let step = parity == nil ? 1 : 2, first = parity ?? 0
             let mine = count > first ? (count - first + step - 1) / step : 0
@@ -111,7 +111,7 @@ extension Ops {
         // A[t·cin + c][o] = taps[t][o][c].
         let a = scratch.buffer.ptr, cols = scratch.buffer.ptr + aFloats
         for t in 0..<9 { for o in 0..<cout { for c in 0..<cin { a[(t * cin + c) * cout + o] = taps[(t * cout + o) * cin + c] } } }
-        memset(dx, 0, s.count * 4)
+        zero(dx, s)
         for parity in 0..<2 {
             blocks.run(height: s.h, work: 2 * cout * k * s.h * rs, parity: parity) { part, r0, rows in
                 let col = cols + part * blocks.partFloats

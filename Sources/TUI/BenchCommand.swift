@@ -10,8 +10,9 @@ struct BenchCommand: ParsableCommand {
             Runs the default objective on synthetic images (no files needed), once on 1 thread and once on \
             --threads, and prints for each the median seconds per iteration (wall and CPU), the effective \
             GFLOP/s counting \
-            direct-convolution work, an sgemm GFLOP/s figure measured in the same process on as many threads, \
-            their ratio, and peak RSS. RESTYLE_CONV=direct|winograd2|winograd4 forces one convolution \
+            direct-convolution work, the sgemm GFLOP/s measured on as many threads between iterations, \
+            their ratio (the median of each iteration's against the better rate just before and after it), \
+            and peak RSS. RESTYLE_CONV=direct|winograd2|winograd4 forces one convolution \
             algorithm. --conv-error prints instead the float32 error of each Winograd variant against the \
             direct convolution on every VGG19 layer; --layers the seconds of each convolution layer, \
             forward and input gradient, by each algorithm.
@@ -51,7 +52,9 @@ struct BenchCommand: ParsableCommand {
         try reportingErrors { try convError ? measureError() : layers ? measureLayers() : measure() }
     }
 
-    private struct Timing { var median, min, max, cpu, sgemm: Double }
+    /// Medians over the timed iterations, except min and max; `ratio` is the median of each iteration's
+    /// effective GFLOP/s over the sgemm rate measured around it.
+    private struct Timing { var median, min, max, cpu, sgemm, ratio: Double }
 
     /// CPU seconds this process has used (all threads, user + system).
     private static func cpuSeconds() -> Double {
@@ -60,22 +63,33 @@ struct BenchCommand: ParsableCommand {
         return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6
     }
 
-    /// One timed run of `iterations` on `n` threads, and the sgemm rate on as many.
-    private func timed(threads n: Int, weights: VGGWeights, settings: Settings, content: RGBImage, style: RGBImage) throws -> (Timing, Optimization) {
+    /// One timed run of `iterations` on `n` threads, with the sgemm rate on as many measured (one product)
+    /// before the first and after each iteration: each iteration is compared with the better of the rates
+    /// just before and just after it, what the machine could do right then (a burst that slows one
+    /// product does not flatter the ratio unless it slows both).
+    private func timed(threads n: Int, weights: VGGWeights, settings: Settings, content: RGBImage, style: RGBImage,
+                       flops: Double) throws -> (Timing, Optimization) {
         Threads.set(n)
+        let yardstick = try SgemmYardstick()
         let opt = try Optimization(weights: weights, content: content, style: style, settings: settings)
-        var times: [Double] = [], cpu: [Double] = []
+        var times: [Double] = [], cpu: [Double] = [], rates: [Double] = [], ratios: [Double] = []
         var last = 0.0
         while !opt.isFinished {
             let c0 = Self.cpuSeconds()
             opt.iterate()
-            if opt.iteration > 0 { times.append(opt.elapsed - last); cpu.append(Self.cpuSeconds() - c0) }
+            if opt.iteration == 0 {
+                rates.append(yardstick.rate(repetitions: 1, warmUp: true))
+            } else {
+                let dt = opt.elapsed - last
+                times.append(dt); cpu.append(Self.cpuSeconds() - c0)
+                rates.append(yardstick.rate(repetitions: 1))
+                ratios.append(flops / dt / 1e9 / max(rates[rates.count - 2], rates[rates.count - 1]))
+            }
             last = opt.elapsed
         }
-        let sgemm = try Bench.sgemmRate()
-        let sorted = times.sorted()
-        return (Timing(median: sorted[sorted.count / 2], min: sorted.first!, max: sorted.last!,
-                       cpu: cpu.sorted()[cpu.count / 2], sgemm: sgemm), opt)
+        func median(_ v: [Double]) -> Double { v.sorted()[v.count / 2] }
+        return (Timing(median: median(times), min: times.min()!, max: times.max()!, cpu: median(cpu), sgemm: median(rates),
+                       ratio: median(ratios)), opt)
     }
 
     private func measure() throws {
@@ -104,10 +118,10 @@ struct BenchCommand: ParsableCommand {
         var last: Optimization?
         for n in (skipSerial || threads == 1 ? [threads] : [1, threads]) {
             last = nil  // one run's buffers at a time, so the peak RSS is one run's
-            let (t, opt) = try timed(threads: n, weights: weights, settings: settings, content: content, style: style)
+            let (t, opt) = try timed(threads: n, weights: weights, settings: settings, content: content, style: style, flops: flops)
             let effective = flops / t.median / 1e9
             print(String(format: "  %7d  %6.3f (%.3f … %.3f)  %8.3f  %7.1f  %13.1f  %5.2f", n, t.median, t.min, t.max, t.cpu,
-                         effective, t.sgemm, effective / t.sgemm))
+                         effective, t.sgemm, t.ratio))
             rows.append((n, t)); last = opt
         }
         if rows.count == 2 {

@@ -4,6 +4,15 @@
 // instruction. Tiles at the plane's edges, and CPUs without AVX2, keep the Swift code.
 #include "CKernels.h"
 
+void restyle_prefetch_rows(const float *p, long rs, int rows, long floats, bool write) {
+    for (int r = 0; r < rows; r++) {
+        const char *row = (const char *)(p + r * rs);
+        for (long b = 0; b < floats * 4 + 63; b += 64) {
+            if (write) __builtin_prefetch(row + b, 1); else __builtin_prefetch(row + b, 0);
+        }
+    }
+}
+
 #if defined(__x86_64__)
 #include "avx2.h"
 

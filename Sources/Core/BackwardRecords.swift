@@ -10,10 +10,13 @@ extension Ops {
     public static func maskBytes(_ count: Int) -> Int { (count + 7) / 8 }
 
     /// bit i = (a[i] > 0), eight elements per byte, lowest bit first.
-    public static func reluMask(_ a: UnsafePointer<Float>, count: Int, bits: UnsafeMutablePointer<UInt8>) {
+    public static func reluMask(_ a: UnsafePointer<Float>, count: Int, bits: UnsafeMutablePointer<UInt8>,
+                                kernels: Kernels = .current) {
         let bytes = maskBytes(count), lanes = laneBits
         parallelFor(8, work: count) { part in
-            let lo = bytes * part / 8, hi = bytes * (part + 1) / 8
+            var lo = bytes * part / 8
+            let hi = bytes * (part + 1) / 8, whole = min(hi, count / 8)
+            if kernels == .avx2 && whole > lo { restyle_relu_mask(a + 8 * lo, whole - lo, bits + lo); lo = whole }
             for b in lo..<hi {
                 let base = 8 * b
                 if base + 8 <= count {
@@ -33,10 +36,13 @@ extension Ops {
     static let laneBits = SIMD8<Int32>(1, 2, 4, 8, 16, 32, 64, 128)
 
     /// g *= mask: the same result as `reluBackward(_:output:count:)` on the output the mask was taken from.
-    public static func reluBackward(_ g: UnsafeMutablePointer<Float>, bits: UnsafePointer<UInt8>, count: Int) {
+    public static func reluBackward(_ g: UnsafeMutablePointer<Float>, bits: UnsafePointer<UInt8>, count: Int,
+                                    kernels: Kernels = .current) {
         let bytes = maskBytes(count), lanes = laneBits
         parallelFor(8, work: count) { part in
-            let lo = bytes * part / 8, hi = bytes * (part + 1) / 8
+            var lo = bytes * part / 8
+            let hi = bytes * (part + 1) / 8, whole = min(hi, count / 8)
+            if kernels == .avx2 && whole > lo { restyle_relu_mask_backward(g + 8 * lo, bits + lo, whole - lo); lo = whole }
             for b in lo..<hi {
                 let v = bits[b], base = 8 * b
                 if v == 0xFF { continue }
@@ -64,7 +70,7 @@ extension Ops {
     public static func poolBackward(dy: UnsafePointer<Float>, argmax: UnsafePointer<UInt8>, _ s: PaddedShape,
                                     dx: UnsafeMutablePointer<Float>, kernels: Kernels = .current) {
         let o = pooledShape(s)
-        memset(dx, 0, s.count * 4)
+        zero(dx, s)
         parallelFor(s.c, work: s.count) { c in
             let gp = dy + c * o.plane, dp = dx + c * s.plane, ap = argmax + c * o.h * o.w
             if kernels == .avx2 {

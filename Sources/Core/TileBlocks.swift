@@ -11,38 +11,69 @@ struct TileBlocks {
     /// Tile rows and columns of a full block; the last row or column of blocks may be smaller.
     let rows: Int, cols: Int
     let blocksX: Int, blocksY: Int
-    /// Row length of V and M, for rows × cols tiles plus the spill of a vector store.
+    /// Row length of V and M, for rows × cols tiles plus the spill of a vector store (none when every group
+    /// of eight tiles is whole).
     let ld: Int
     /// Floats of the scratch each thread's part owns.
     let sliceFloats: Int
 
-    /// Footprint a block aims for: V and M of one block (2 MB) within a core's 1 MB L2 and its share of
-    /// L3. Against one pass over all tiles through the 32 MB scratch, conv1_2 at 512² went from 247/267 ms
-    /// to 188/238 ms (forward/input gradient, `restyle bench --layers`); other sizes were not compared.
+    /// Footprint a block aims for: V and M of one block (2 MB), within a core's share of L3 (its L2 is
+    /// 512 KB on the Zen 3 these figures come from). Against one pass over all tiles through the 32 MB
+    /// scratch, conv1_2 at 512² went from 247/267 ms to 188/238 ms (forward/input gradient,
+    /// `restyle bench --layers`).
     static let targetFloats = 512 << 10
-    /// Below this many tiles per block the GEMMs get short enough for packing and call overhead to dominate
-    /// (a judgement, not tuned).
-    static let minTiles = 64
+    /// Fewest tiles per block. Each block reads all 36 of the layer's U matrices, so each U value serves
+    /// 2·n flops: at 16 tiles that pays only while U stays in cache between blocks, hence the weight
+    /// limit below; larger U (conv3_2 on, 9–38 MB) needs blocks of at least `minTilesLargeWeights`,
+    /// which their few tiles rarely allow, and then runs the 36 GEMMs side by side over all tiles.
+    /// Blocks of 16 tiles made conv2_2 at 512² about 1.6× faster than that pass over all tiles (a C
+    /// harness of the same kernels, 2 threads: 45–52 ms against 80–90 ms forward).
+    static let minTiles = 16
+    static let minTilesLargeWeights = 64
+    /// U floats (36·cin·cout) up to which blocks may be as small as `minTiles`: 6 MB, conv3_1's 4.7 MB
+    /// but not conv3_2's 9.4 MB, whose blocks of 16 tiles ran its input gradient 1.3–2× slower than the
+    /// 36 GEMMs side by side (`restyle bench --layers --size 512`), rereading U for each block.
+    static let smallBlockWeights = 3 << 19
 
     init?(inC: Int, outC: Int, tilesX: Int, tilesY: Int, threads: Int, scratchFloats: Int, schedule: WinogradSchedule) {
         guard case .blocks(let minTiles, let targetFloats) = schedule else { return nil }
         sliceFloats = scratchFloats / max(threads, 1)
         let budget = min(sliceFloats, targetFloats)
-        func footprint(_ n: Int) -> Int { 36 * (inC + outC) * winogradRow(n, pad: 7) + 2 * 36 * 32 }
         var n = min(tilesX * tilesY, budget / (36 * (inC + outC)))
         // Enough blocks that every thread gets at least two (the last ones are often partial).
         if threads > 1 { n = min(n, tilesX * tilesY / (2 * threads)) }
-        while n > 0 && footprint(n) > budget { n -= 1 }
-        guard n >= minTiles else { return nil }
+        var shape = Self.shape(tiles: n, tilesX: tilesX, tilesY: tilesY)
+        func footprint() -> Int { 36 * (inC + outC) * shape.ld + 2 * 36 * 32 }
+        while n > 0 && footprint() > budget {
+            n -= 1
+            shape = Self.shape(tiles: n, tilesX: tilesX, tilesY: tilesY)
+        }
+        let least = 36 * inC * outC <= Self.smallBlockWeights ? minTiles : max(minTiles, Self.minTilesLargeWeights)
+        guard n >= least else { return nil }
         self.tilesX = tilesX; self.tilesY = tilesY
+        (rows, cols, ld) = shape
+        blocksX = (tilesX + cols - 1) / cols
+        blocksY = (tilesY + rows - 1) / rows
+    }
+
+    /// The block for at most n tiles: whole tile rows when n holds one, else one row of `cols` tiles,
+    /// where it can a multiple of 8 that divides the tile row (no ragged last block, and every group of
+    /// eight tiles whole, so no vector store spills past the block and its rows need no padding).
+    static func shape(tiles n: Int, tilesX: Int, tilesY: Int) -> (rows: Int, cols: Int, ld: Int) {
+        let rows: Int, cols: Int
         if tilesX <= n {
             cols = tilesX; rows = min(tilesY, n / tilesX)
+        } else if let even = stride(from: n / 8 * 8, to: 0, by: -8).first(where: { tilesX % $0 == 0 }) {
+            cols = even; rows = 1
         } else {
             cols = n >= 8 ? n / 8 * 8 : n; rows = 1   // whole groups of eight tiles where it can
         }
-        blocksX = (tilesX + cols - 1) / cols
-        blocksY = (tilesY + rows - 1) / rows
-        ld = winogradRow(rows * cols, pad: 7)
+        let exact = cols > 0 && cols % 8 == 0 && tilesX % cols == 0
+        let count = max(rows * cols, 1)
+        // A short row of whole groups only needs whole lines; the odd multiple of 16 (`winogradRow`) keeps
+        // long rows of B, kilobytes apart, off the same cache sets.
+        let ld = exact && count <= 64 ? (count + 15) / 16 * 16 : winogradRow(count, pad: exact ? 0 : 7)
+        return (rows, cols, ld)
     }
 
     /// The blocks as (block row, block column) lists to run one after another. Blocks whose 6×6 input

@@ -340,7 +340,8 @@ public final class VGGNetwork {
                          cancel: CancelFlag? = nil) -> Bool {
         precondition(memoryPlan != .forwardOnly, "a forward-only plan keeps nothing for the backward pass")
         var g = gradA, other = gradB
-        g.zero()
+        // Only the deepest stage's gradient starts from zero; every step back writes the next one whole.
+        Ops.zero(g.ptr, stages[stages.count - 1].outShape)
         for i in stages.indices.reversed() {
             let st = stages[i]
             if recomputed.contains(i) {

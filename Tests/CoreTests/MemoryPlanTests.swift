@@ -6,22 +6,30 @@ import XCTest
 final class MemoryPlanTests: XCTestCase {
     var rng = SplitMix64(seed: 77)
 
-    /// Relu mask bits against the float mask, on counts that are not multiples of 8 and on values at
-    /// the edges (±0, NaN, ±inf, subnormals).
+    /// Relu mask bits against the float mask, on both kernel paths, on counts that are not multiples of 8
+    /// and on values at the edges (±0, NaN, ±inf, subnormals); and the forward pass.
     func testReluBitsMatchTheFloatMask() throws {
         for count in [1, 7, 8, 9, 63, 65, 1000, 70_001] {
             var a = randomFloats(count, &rng)
             let specials: [Float] = [0, -0.0, .nan, .infinity, -.infinity, .leastNonzeroMagnitude, -.leastNonzeroMagnitude]
             for (k, v) in specials.enumerated() where k < count { a[(k * 7919) % count] = v }
             let g0 = randomFloats(count, &rng)
-            var viaFloat = g0, viaBits = g0
-            let bits = try ByteBuffer(count: Ops.maskBytes(count))
+            let expected = zip(a, g0).map { $0 > 0 ? $1 : 0 }.map(\.bitPattern)
+            var viaFloat = g0
             a.withUnsafeBufferPointer { ap in
-                Ops.reluMask(ap.baseAddress!, count: count, bits: bits.ptr)
                 viaFloat.withUnsafeMutableBufferPointer { Ops.reluBackward($0.baseAddress!, output: ap.baseAddress!, count: count) }
             }
-            viaBits.withUnsafeMutableBufferPointer { Ops.reluBackward($0.baseAddress!, bits: bits.ptr, count: count) }
-            XCTAssertEqual(viaFloat.map(\.bitPattern), viaBits.map(\.bitPattern), "count \(count)")
+            XCTAssertEqual(viaFloat.map(\.bitPattern), expected, "count \(count)")
+            for kernels in Kernels.runnable {
+                var viaBits = g0
+                let bits = try ByteBuffer(count: Ops.maskBytes(count))
+                a.withUnsafeBufferPointer { Ops.reluMask($0.baseAddress!, count: count, bits: bits.ptr, kernels: kernels) }
+                viaBits.withUnsafeMutableBufferPointer { Ops.reluBackward($0.baseAddress!, bits: bits.ptr, count: count, kernels: kernels) }
+                XCTAssertEqual(viaBits.map(\.bitPattern), expected, "\(kernels), count \(count)")
+            }
+            var forward = a
+            forward.withUnsafeMutableBufferPointer { Ops.reluForward($0.baseAddress!, count: count) }
+            XCTAssertEqual(forward.map(\.bitPattern), a.map { $0 > 0 ? $0 : 0 }.map(\.bitPattern), "forward, count \(count)")
         }
     }
 

@@ -30,6 +30,11 @@ void restyle_wino4_gradient_input8(const float *dy, const float *mask, long rs, 
 /// Input gradient's last transform: 36 vectors added into 6 rows of 34 floats of dx (the tiles overlap).
 void restyle_wino4_gradient_output8(const float *m, long stride, float *dx, long rs);
 
+/// F(4×4) weight transform U = G g Gᵀ of output channel o for every input channel, from taps [9][cout][cin],
+/// in double precision: (o, c)'s 36 values go to out[ξ·xi_floats + start + c·stride]. Bit for bit
+/// Winograd.transformWeights4. Only when restyle_kernels_available() is true.
+void restyle_wino4_weights(const float *taps, int cout, int cin, int o, float *out, long xi_floats, long start, long stride);
+
 /// One output row of 2×2 stride-2 pooling (max, else average) from the two input rows r0 and r1 (each
 /// from interior column 0), as Ops.poolForward computes it; with max and a non-NULL argmax, also the
 /// argmax codes 0…3 (row-major, first maximum).
@@ -37,5 +42,21 @@ void restyle_pool_row(const float *r0, const float *r1, int ow, bool max, float 
 /// Max pooling's backward for one output row: g[j] added to the input its argmax code names, in rows d0
 /// and d1 (from interior column 0).
 void restyle_pool_backward_row(const float *g, const uint8_t *argmax, int ow, float *d0, float *d1);
+
+/// p = p > 0 ? p : +0 (NaN too), n floats: what Ops.reluForward computes. Any CPU.
+void restyle_relu(float *p, long n);
+/// g = a > 0 ? g : +0, n floats: ReLU's backward from its output a (Ops.reluBackward). Any CPU.
+void restyle_relu_backward(float *g, const float *a, long n);
+
+/// bits[b] = (a[8b + l] > 0) as bit l, for `bytes` whole bytes: Ops.reluMask's. Only when available().
+void restyle_relu_mask(const float *a, long bytes, uint8_t *bits);
+/// g[8b + l] = +0 where bit l of bits[b] is clear, for `bytes` whole bytes: Ops.reluBackward(bits:)'s.
+/// Only when available().
+void restyle_relu_mask_backward(float *g, const uint8_t *bits, long bytes);
+
+/// Asks the cache for `rows` rows of `floats` floats from p, `rs` floats apart (`write`: to be written).
+/// A transform calls it for the channel after next: each channel's few rows of a tile row are too short a
+/// run for the hardware prefetcher to find before they are read. Any CPU.
+void restyle_prefetch_rows(const float *p, long rs, int rows, long floats, bool write);
 
 #endif

@@ -47,13 +47,12 @@ extension Winograd {
     /// (`VGGNetwork`'s transient transforms).
     public static func transformWeights4(taps: UnsafePointer<Float>, cout: Int, cin: Int, into out: UnsafeMutablePointer<Float>,
                                          kernels: Kernels = .current) {
-        let mn = cout * cin, xiFloats = kernels.floatsPerXi(cout: cout, cin: cin)
-        // The avx2 layout's padding rows are never read, but the buffer is reused: keep it defined.
-        let rows = xiFloats / max(cin, 1), stride = kernels.channelStride
-        for xi in 0..<36 { for o in cout..<rows { for c in 0..<cin { out[xi * xiFloats + kernels.index(o: o, c: c, cin: cin)] = 0 } } }
+        let mn = cout * cin, xiFloats = kernels.floatsPerXi(cout: cout, cin: cin), stride = kernels.channelStride
         if kernels == .avx2 {
-            return parallelFor(cout, work: 36 * mn) { o in
-                restyle_wino4_weights(taps, Int32(cout), Int32(cin), Int32(o), out, xiFloats, kernels.rowStart(o: o, cin: cin), stride)
+            // Panel by panel of six output channels, its padding rows written as zeros (never read, but
+            // the buffer is reused: kept defined).
+            return parallelFor((cout + 5) / 6, work: 36 * mn) { panel in
+                restyle_wino4_weights(taps, Int32(cout), Int32(cin), Int32(panel), out, xiFloats)
             }
         }
         parallelFor(cout, work: 36 * mn) { o in

@@ -30,10 +30,11 @@ void restyle_wino4_gradient_input8(const float *dy, const float *mask, long rs, 
 /// Input gradient's last transform: 36 vectors added into 6 rows of 34 floats of dx (the tiles overlap).
 void restyle_wino4_gradient_output8(const float *m, long stride, float *dx, long rs);
 
-/// F(4×4) weight transform U = G g Gᵀ of output channel o for every input channel, from taps [9][cout][cin],
-/// in double precision: (o, c)'s 36 values go to out[ξ·xi_floats + start + c·stride]. Bit for bit
-/// Winograd.transformWeights4. Only when restyle_kernels_available() is true.
-void restyle_wino4_weights(const float *taps, int cout, int cin, int o, float *out, long xi_floats, long start, long stride);
+/// F(4×4) weight transform U = G g Gᵀ of output channels 6·panel ..< 6·panel + 6 (zeros past cout) for
+/// every input channel, from taps [9][cout][cin], in double precision, into the panel layout (see
+/// restyle_winograd_gemm; xi_floats apart per ξ). Bit for bit Winograd.transformWeights4. Only when
+/// restyle_kernels_available() is true.
+void restyle_wino4_weights(const float *taps, int cout, int cin, int panel, float *out, long xi_floats);
 
 /// One output row of 2×2 stride-2 pooling (max, else average) from the two input rows r0 and r1 (each
 /// from interior column 0), as Ops.poolForward computes it; with max and a non-NULL argmax, also the

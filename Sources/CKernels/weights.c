@@ -1,7 +1,7 @@
-// F(4×4) weight transforms, U = G g Gᵀ, into the AVX2 kernels' panel layout ([36][cout/6][cin][6]). Layers with many tiles make
-// theirs again for every pass instead of keeping them (VGGNetwork's transient transforms, 37 MB at
-// 512²); in Swift's double-precision SIMD4 (pairs of SSE operations) that was about 1.7% of an
-// iteration. The same operations in the same order as Winograd.transformWeights4 (no FMA contraction),
+// F(4×4) weight transforms, U = G g Gᵀ, into the AVX2 kernels' panel layout ([36][cout/6][cin][6]).
+// Layers with many tiles make theirs again for every pass instead of keeping them (VGGNetwork's
+// transient transforms, 37 MB at 512²); in Swift's double-precision SIMD4 (pairs of SSE operations)
+// that was about 1.7% of an iteration. The same operations in the same order as Winograd.transformWeights4 (no FMA contraction),
 // so the results are the Swift ones bit for bit; both multiply by ⅙ and ⅓ instead of dividing, as the
 // divisions took most of the time.
 #include "CKernels.h"

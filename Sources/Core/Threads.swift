@@ -110,8 +110,8 @@ func channels(_ n: Int, parallel: Bool, work: Int, _ body: (Int) -> Void) {
 ///
 /// The indices go out in runs of about n / (8 · parts) contiguous ones, each to whichever part asks next,
 /// not in one fixed range per part: on a shared machine one core often runs far slower than the other for
-/// a while (a neighbour on its sibling), and with fixed ranges the whole step waited for it (two threads'
-/// equal halves of a layer took 51 and 84 ms in one measurement).
+/// a while (its neighbours' load), and with fixed ranges the whole step waited for it (two threads' equal
+/// halves of a layer took 51 and 84 ms in one measurement).
 func parallelParts(_ n: Int, threads: Int, work: Int = Int.max, _ body: (Int, Int) -> Void) {
     let parts = min(n, threads)
     if parts < 2 || work < 1 << 16 {

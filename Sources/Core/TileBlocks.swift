@@ -49,7 +49,7 @@ struct TileBlocks {
             shape = Self.shape(tiles: n, tilesX: tilesX, tilesY: tilesY)
         }
         let least = 36 * inC * outC <= Self.smallBlockWeights ? minTiles : max(minTiles, Self.minTilesLargeWeights)
-        guard n >= least else { return nil }
+        guard shape.rows * shape.cols >= least else { return nil }
         self.tilesX = tilesX; self.tilesY = tilesY
         (rows, cols, ld) = shape
         blocksX = (tilesX + cols - 1) / cols
@@ -57,13 +57,14 @@ struct TileBlocks {
     }
 
     /// The block for at most n tiles: whole tile rows when n holds one, else one row of `cols` tiles,
-    /// where it can a multiple of 8 that divides the tile row (no ragged last block, and every group of
-    /// eight tiles whole, so no vector store spills past the block and its rows need no padding).
+    /// where it can a multiple of 8 that divides the tile row and is at least n / 2 (no ragged last
+    /// block, and every group of eight tiles whole, so no vector store spills past the block and its rows
+    /// need no padding; a smaller divisor would make blocks too short for the GEMMs).
     static func shape(tiles n: Int, tilesX: Int, tilesY: Int) -> (rows: Int, cols: Int, ld: Int) {
         let rows: Int, cols: Int
         if tilesX <= n {
             cols = tilesX; rows = min(tilesY, n / tilesX)
-        } else if let even = stride(from: n / 8 * 8, to: 0, by: -8).first(where: { tilesX % $0 == 0 }) {
+        } else if let even = stride(from: n / 8 * 8, to: 0, by: -8).first(where: { tilesX % $0 == 0 && 2 * $0 >= n }) {
             cols = even; rows = 1
         } else {
             cols = n >= 8 ? n / 8 * 8 : n; rows = 1   // whole groups of eight tiles where it can

@@ -67,6 +67,13 @@ final class TileBlocksTests: XCTestCase {
         XCTAssertNil(blocks(256, 256, 32))
         XCTAssertNil(blocks(256, 512, 16))
         XCTAssertNil(blocks(512, 512, 16))
+        // 40 tiles a row (160 px) and room for 37: 8 divides the row but would make blocks of 8, so ragged
+        // blocks of 32 (and 8) instead, their rows padded for the spill.
+        let ragged = TileBlocks.shape(tiles: 37, tilesX: 40, tilesY: 40)
+        XCTAssertEqual(ragged.cols, 32)
+        XCTAssertGreaterThanOrEqual(ragged.ld, 32 + 7)
+        XCTAssertEqual(TileBlocks.shape(tiles: 37, tilesX: 64, tilesY: 64).cols, 32)
+        XCTAssertEqual(TileBlocks.shape(tiles: 37, tilesX: 64, tilesY: 64).ld, 32)
         // 125 tiles a row (500 px): no divisor is a multiple of 8, so ragged blocks with padded rows.
         let odd = blocks(64, 64, 125)
         XCTAssertNotNil(odd)

@@ -289,5 +289,10 @@ func winogradChunk(xis: Int, rowPad: Int, inC: Int, outC: Int, tiles: Int, scrat
     guard chunk >= 1 && footprint(chunk) <= scratchFloats else {
         fatalError("Winograd scratch of \(scratchFloats) floats too small for \(inC)+\(outC) channels")
     }
+    // As many passes as that takes, of equal size: conv4 at 512² ran 227 tiles and then 29, conv3 at 1024²
+    // nine of 455 and then one, and each of the 36 GEMMs of such a short pass reads all of its U for a
+    // handful of columns.
+    let passes = (tiles + chunk - 1) / max(chunk, 1)
+    chunk = (tiles + passes - 1) / max(passes, 1)
     return (chunk, ld(chunk))
 }

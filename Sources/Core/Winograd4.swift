@@ -36,8 +36,9 @@ extension Winograd {
     /// G applied to three values (a column or a row of a 3×3 kernel): the rows of `g4`, written out.
     @inline(__always) static func g4Apply(_ x0: SIMD4<Double>, _ x1: SIMD4<Double>, _ x2: SIMD4<Double>)
         -> (SIMD4<Double>, SIMD4<Double>, SIMD4<Double>, SIMD4<Double>, SIMD4<Double>, SIMD4<Double>) {
-        // Multiplied by ⅙ and ⅓ (in double, then rounded to float) rather than divided: a division took
-        // most of the transient transforms' time, and the float results differ by at most an ulp.
+        // Multiplied by ⅙ and ⅓ (in double, then rounded to float) rather than divided, as the C kernel
+        // (weights.c) does, so the two paths agree bit for bit; against dividing, a float result differs
+        // by at most an ulp.
         let even = x0 + x2, a = 4 * x0 + x2, sixth = 1.0 / 6, third = 1.0 / 3
         return (x0, (even + x1) * sixth, (even - x1) * sixth, -(a + 2 * x1) * third, -(a - 2 * x1) * third, x2 * 0.25)
     }

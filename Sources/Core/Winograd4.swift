@@ -498,7 +498,7 @@ extension Ops {
     }
 
     /// Asks for rows of channel c + 2 of a padded tensor while channel c is transformed: a block's few
-    /// rows per channel are too short a run for the hardware prefetcher, and the input transform of conv2_2
+    /// rows per channel are too short a run for the hardware prefetcher, and the input transform of conv1_2
     /// at 512² spent about a fifth of its time waiting for them (C harness: 263 → 210 ns per group).
     @inline(__always) static func prefetch(_ p: UnsafePointer<Float>, _ s: PaddedShape, channel c: Int, row: Int,
                                            rows: Int, column: Int, floats: Int, write: Bool = false) {

@@ -57,7 +57,10 @@ public enum MemoryEstimate {
                                               read: read, tappedConvs: taps, memoryPlan: memoryPlan) else { return 0 }
         // The objective's copies of the content features.
         let contentCopies = Set(cs).reduce(0) { $0 + plan.stages[$1].outShape.count }
-        return plan.bytes + transformBytes(plan.stages) + 4 * (WinogradScratch.defaultFloats + (memoryPlan == .forwardOnly ? 0 : contentCopies))
+        // And the Grams' partial sums, which both plans use.
+        let gramPartials = Objective.gramPartialFloats(ss.map { plan.stages[$0].outShape })
+        return plan.bytes + transformBytes(plan.stages)
+            + 4 * (WinogradScratch.defaultFloats + gramPartials + (memoryPlan == .forwardOnly ? 0 : contentCopies))
     }
 
     /// Bytes the optimiser holds for `n` image floats with a history of `history` pairs: L-BFGS keeps

@@ -19,6 +19,8 @@ public final class Objective {
     var grams: [Int: FloatBuffer] = [:]
     /// G itself while the blend's difference is summed, when there is more than one style.
     var gramScratch: [Int: FloatBuffer] = [:]
+    /// `gram`'s partial sums at the working size.
+    let gramPartials: FloatBuffer
     /// The network's share of the gradient, before the TV term is added.
     let netGrad: FloatBuffer
     let styleGramsKey: StyleGrams.Key
@@ -68,10 +70,11 @@ public final class Objective {
                                           memoryPlan: .forwardOnly, convPolicy: convPolicy)
                 _ = style.pixels.withUnsafeBufferPointer { sNet.forward($0.baseAddress!) }
                 var targets: [Int: ([Float], Double)] = [:]
+                let partials = try FloatBuffer(count: max(1, Self.gramPartialFloats(ss.map { sNet.stages[$0].outShape })))
                 for l in Set(ss) {
                     let shape = sNet.stages[l].outShape
                     let g = try FloatBuffer(count: shape.c * shape.c)
-                    Self.gram(sNet.output(l), shape, into: g.ptr)
+                    Self.gram(sNet.output(l), shape, into: g.ptr, partials: partials.ptr)
                     targets[l] = (g.array, Self.sumSquares(g.array))
                 }
                 styleTargets.append(targets)
@@ -82,6 +85,7 @@ public final class Objective {
                              pooling: settings.pooling, tappedConvs: taps, read: Set(cs + ss),
                              memoryPlan: .compact, convPolicy: convPolicy)
         netGrad = try FloatBuffer(count: 3 * width * height)
+        gramPartials = try FloatBuffer(count: max(1, Self.gramPartialFloats(ss.map { [net] in net.stages[$0].outShape })))
         for l in Set(cs) {
             let shape = net.stages[l].outShape
             let b = try FloatBuffer(count: shape.count)
@@ -123,24 +127,40 @@ public final class Objective {
         return s
     }
 
-    /// G = F Fᵀ / M over the padded layout (border zeros add nothing), M = H·W. G is symmetric, so each
-    /// block of `gramRows` rows is computed from the diagonal on (over VGG's 64–512 channels 53–63% of
-    /// the full product's work), the blocks side by side, and the lower triangle copied from the upper.
-    static func gram(_ f: UnsafePointer<Float>, _ s: PaddedShape, into g: UnsafeMutablePointer<Float>) {
-        let m = Float(s.h * s.w), c = s.c, blocks = (c + gramRows - 1) / gramRows
+    /// G = F Fᵀ / M over the padded layout (border zeros add nothing), M = H·W, by `ssyrk` (the upper
+    /// triangle only, F packed once) over `gramChunks(s)` ranges of F's columns side by side: chunk 0 into
+    /// g, chunk j into `partials` + (j − 1)·C², summed in chunk order and mirrored. Cutting F's rows into
+    /// blocks instead packed every row again for each block below it, as much copying as multiplying at
+    /// conv1_1's 64 channels (`perf`: sgemm_incopy as large as the Gram's own kernel). The chunks depend
+    /// on the shape alone, so G does not depend on the thread count.
+    static func gram(_ f: UnsafePointer<Float>, _ s: PaddedShape, into g: UnsafeMutablePointer<Float>,
+                     partials: UnsafeMutablePointer<Float>) {
+        let c = s.c, cc = c * c, k = gramChunks(s), alpha = 1 / Float(s.h * s.w)
         Threads.withSerialBLAS {
-            parallelFor(blocks, work: c * c * s.plane) { b in
-                let r0 = b * gramRows, r1 = min(c, r0 + gramRows)
-                GEMM.run(transB: true, m: r1 - r0, n: c - r0, k: s.plane, alpha: 1 / m, a: f + r0 * s.plane, lda: s.plane,
-                         b: f + r0 * s.plane, ldb: s.plane, beta: 0, c: g + r0 * c + r0, ldc: c, parallel: false)
+            parallelFor(k, work: cc * s.plane) { j in
+                let p0 = s.plane * j / k, p1 = s.plane * (j + 1) / k
+                cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, Int32(c), Int32(p1 - p0), alpha, f + p0,
+                            Int32(s.plane), 0, j == 0 ? g : partials + (j - 1) * cc, Int32(c))
             }
         }
-        for i in 0..<c { for j in 0..<i { g[i * c + j] = g[j * c + i] } }
+        for i in 0..<c {
+            for j in i..<c {
+                var v = g[i * c + j]
+                for q in 1..<k { v += partials[(q - 1) * cc + i * c + j] }
+                g[i * c + j] = v; g[j * c + i] = v
+            }
+        }
     }
 
-    /// Rows per block of `gram`: small enough that conv1_1's 64 channels make four blocks, which two
-    /// threads share evenly (their work falls 4 : 3 : 2 : 1).
-    static let gramRows = 16
+    /// Column chunks of a Gram: up to `maxGramChunks`, each at least 256 columns (a chunk packs its C rows
+    /// once for C²·columns / 2 multiply-adds).
+    static func gramChunks(_ s: PaddedShape) -> Int { max(1, min(maxGramChunks, s.plane / 256)) }
+    static let maxGramChunks = 8
+
+    /// Floats of the `partials` that `gram` needs for every one of these shapes.
+    static func gramPartialFloats(_ shapes: [PaddedShape]) -> Int {
+        shapes.map { ($0.c * $0.c) * (gramChunks($0) - 1) }.max() ?? 0
+    }
 
     /// Loss at `x` (RGB planar 0…255, this objective's size). With `grad`, also writes dL/dx there.
     @discardableResult
@@ -209,7 +229,7 @@ public final class Objective {
         if styleTargets.count == 1 {
             // One style: G − G_s in place; E_s is exactly the single-style relative error.
             let target = styleTargets[0][l]!.0
-            Self.gram(net.output(l), shape, into: g)
+            Self.gram(net.output(l), shape, into: g, partials: gramPartials.ptr)
             var d2 = 0.0
             for i in 0..<cc { g[i] -= target[i]; d2 += Double(g[i]) * Double(g[i]) }
             es.append(blend[0] * (d2 / denom0) / ns)
@@ -217,7 +237,7 @@ public final class Objective {
             // E_s = Σ_k w_k E_s(k); its gradient in G is 2 Σ_k w_k (G − G_k)/‖G_k‖², accumulated in g
             // relative to the first style's norm so that the scale below is the single-style one.
             let gx = gramScratch[l]!.ptr
-            Self.gram(net.output(l), shape, into: gx)
+            Self.gram(net.output(l), shape, into: gx, partials: gramPartials.ptr)
             for i in 0..<cc { g[i] = 0 }
             for (k, targets) in styleTargets.enumerated() {
                 let (target, norm) = targets[l]!

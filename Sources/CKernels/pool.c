@@ -57,30 +57,29 @@ KERNEL_TARGET void restyle_pool_row(const float *r0, const float *r1, int ow, bo
 KERNEL_TARGET void restyle_pool_backward_row(const float *g, const uint8_t *argmax, int ow, float *d0, float *d1) {
     int j = 0;
     const __m256i one = _mm256_set1_epi32(1), two = _mm256_set1_epi32(2), three = _mm256_set1_epi32(3);
+    // + 0 as the zeroed buffer's add did: a −0 gradient is written as +0.
+    const __m256 zero = _mm256_setzero_ps();
     for (; j + 8 <= ow; j += 8) {
-        __m256 gv = _mm256_loadu_ps(g + j);
+        __m256 gv = _mm256_add_ps(_mm256_loadu_ps(g + j), zero);
         __m256i codes = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(argmax + j)));
         __m256 p0 = _mm256_and_ps(gv, _mm256_castsi256_ps(_mm256_cmpeq_epi32(codes, _mm256_setzero_si256())));
         __m256 p1 = _mm256_and_ps(gv, _mm256_castsi256_ps(_mm256_cmpeq_epi32(codes, one)));
         __m256 p2 = _mm256_and_ps(gv, _mm256_castsi256_ps(_mm256_cmpeq_epi32(codes, two)));
         __m256 p3 = _mm256_and_ps(gv, _mm256_castsi256_ps(_mm256_cmpeq_epi32(codes, three)));
-        // Interleave (p0, p1) into row 0 and (p2, p3) into row 1, adding to what is there.
+        // Interleave (p0, p1) into row 0 and (p2, p3) into row 1.
         __m256 lo = _mm256_unpacklo_ps(p0, p1), hi = _mm256_unpackhi_ps(p0, p1);
-        __m256 first = _mm256_permute2f128_ps(lo, hi, 0x20), second = _mm256_permute2f128_ps(lo, hi, 0x31);
-        _mm256_storeu_ps(d0 + 2 * j, _mm256_add_ps(_mm256_loadu_ps(d0 + 2 * j), first));
-        _mm256_storeu_ps(d0 + 2 * j + 8, _mm256_add_ps(_mm256_loadu_ps(d0 + 2 * j + 8), second));
+        _mm256_storeu_ps(d0 + 2 * j, _mm256_permute2f128_ps(lo, hi, 0x20));
+        _mm256_storeu_ps(d0 + 2 * j + 8, _mm256_permute2f128_ps(lo, hi, 0x31));
         lo = _mm256_unpacklo_ps(p2, p3); hi = _mm256_unpackhi_ps(p2, p3);
-        first = _mm256_permute2f128_ps(lo, hi, 0x20); second = _mm256_permute2f128_ps(lo, hi, 0x31);
-        _mm256_storeu_ps(d1 + 2 * j, _mm256_add_ps(_mm256_loadu_ps(d1 + 2 * j), first));
-        _mm256_storeu_ps(d1 + 2 * j + 8, _mm256_add_ps(_mm256_loadu_ps(d1 + 2 * j + 8), second));
+        _mm256_storeu_ps(d1 + 2 * j, _mm256_permute2f128_ps(lo, hi, 0x20));
+        _mm256_storeu_ps(d1 + 2 * j + 8, _mm256_permute2f128_ps(lo, hi, 0x31));
     }
     for (; j < ow; j++) {
-        switch (argmax[j]) {
-        case 0: d0[2 * j] += g[j]; break;
-        case 1: d0[2 * j + 1] += g[j]; break;
-        case 2: d1[2 * j] += g[j]; break;
-        default: d1[2 * j + 1] += g[j]; break;
-        }
+        float v = g[j] + 0.0f;
+        d0[2 * j] = argmax[j] == 0 ? v : 0.0f;
+        d0[2 * j + 1] = argmax[j] == 1 ? v : 0.0f;
+        d1[2 * j] = argmax[j] == 2 ? v : 0.0f;
+        d1[2 * j + 1] = argmax[j] >= 3 ? v : 0.0f;
     }
 }
 

@@ -35,7 +35,8 @@ final class MemoryPlanTests: XCTestCase {
 
     /// The recorded max-pool choice sends the gradient where the comparison of the input would, ties and
     /// NaNs included; and the AVX2 pooling rows (eight outputs at a time, then a scalar tail) give the
-    /// portable loops' results bit for bit, max and average, forward and backward.
+    /// portable loops' results bit for bit, max and average, forward and backward; the backward writes every
+    /// entry of dx (odd sides' last row and column, and the border, as zeros).
     func testPoolArgmaxMatchesTheInputComparison() throws {
         for (c, h, w) in [(1, 2, 2), (3, 5, 7), (4, 8, 6), (2, 9, 11), (2, 9, 35), (3, 6, 16), (1, 3, 49)] {
             let s = PaddedShape(c: c, h: h, w: w), o = Ops.pooledShape(s)
@@ -44,6 +45,7 @@ final class MemoryPlanTests: XCTestCase {
             x.ptr[s.at(0, 0)] = .nan; x.ptr[s.at(1, 1)] = .infinity
             if w > 20 { x.ptr[s.at(0, 19)] = .nan; x.ptr[s.at(1, 16)] = .nan; x.ptr[s.at(1, 18)] = -.infinity }
             for ch in 0..<o.c { for i in 0..<o.h { for j in 0..<o.w { dy.ptr[ch * o.plane + o.at(i, j)] = rng.nextSymmetric() } } }
+            dy.ptr[o.at(0, 0)] = -0.0; dy.ptr[o.at(o.h - 1, o.w - 1)] = -0.0  // written as +0, as adding to zeros gives
             let y1 = try FloatBuffer(count: o.count), average = try FloatBuffer(count: o.count)
             Ops.poolForward(x: x.ptr, s, y: y1.ptr, max: true, kernels: .portable)
             Ops.poolForward(x: x.ptr, s, y: average.ptr, max: false, kernels: .portable)
@@ -58,6 +60,7 @@ final class MemoryPlanTests: XCTestCase {
                 Ops.poolForward(x: x.ptr, s, y: y3.ptr, max: false, kernels: kernels)
                 XCTAssertEqual(average.array.map(\.bitPattern), y3.array.map(\.bitPattern), "average: \(what)")
                 let b = try FloatBuffer(count: s.count)
+                for i in 0..<b.count { b.ptr[i] = .nan }  // every entry, border included, must be written
                 Ops.poolBackward(dy: dy.ptr, argmax: argmax.ptr, s, dx: b.ptr, kernels: kernels)
                 XCTAssertEqual(a.array.map(\.bitPattern), b.array.map(\.bitPattern), what)
             }

@@ -40,8 +40,8 @@ void restyle_wino4_weights(const float *taps, int cout, int cin, int panel, floa
 /// from interior column 0), as Ops.poolForward computes it; with max and a non-NULL argmax, also the
 /// argmax codes 0…3 (row-major, first maximum).
 void restyle_pool_row(const float *r0, const float *r1, int ow, bool max, float *y, uint8_t *argmax);
-/// Max pooling's backward for one output row: g[j] added to the input its argmax code names, in rows d0
-/// and d1 (from interior column 0).
+/// Max pooling's backward for one output row: g[j] written to the input its argmax code names and 0 to the
+/// other three, in rows d0 and d1 (from interior column 0).
 void restyle_pool_backward_row(const float *g, const uint8_t *argmax, int ow, float *d0, float *d1);
 
 /// p = p > 0 ? p : +0 (NaN too), n floats: what Ops.reluForward computes. Any CPU.

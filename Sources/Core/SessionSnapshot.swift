@@ -27,6 +27,11 @@ public final class SessionSnapshot: @unchecked Sendable {
         payloadBytes = w.sink.count
     }
 
+    /// Bytes it copied (the rest it holds by reference): what it adds to the run's memory until written.
+    var copiedBytes: Int {
+        pieces.reduce(0) { if case .bytes(let b) = $1 { return $0 + b.count } else { return $0 } }
+    }
+
     /// Writes it atomically (a unique temporary, fsync, rename), hashing on the way.
     public func write(to path: String) throws {
         try SessionFile.write(to: path, payloadBytes: payloadBytes) { w in

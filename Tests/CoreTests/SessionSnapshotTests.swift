@@ -29,6 +29,24 @@ final class SessionSnapshotTests: XCTestCase {
         XCTAssertEqual(try Optimization.resume(from: later, weights: w).0.iteration, 3)
     }
 
+    /// The memory estimate counts what a snapshot copies (it is held while an autosave is written), and not
+    /// much more: the settings and history JSON are the only other bytes.
+    func testTheEstimateCoversASnapshotsCopies() throws {
+        let w = try Golden.requireWeights()
+        let content = Bench.syntheticImage(width: 160, height: 120, seed: 21)
+        let style = Bench.syntheticImage(width: 96, height: 112, seed: 22)
+        for optimizer in [OptimizerKind.lbfgs, .adam] {
+            var s = settings()
+            s.optimizer = optimizer
+            let o = try Optimization(weights: w, content: content, style: style, settings: s)
+            for _ in 0..<3 { o.iterate() }
+            let copied = try o.sessionSnapshot().copiedBytes
+            let counted = 4 * MemoryEstimate.snapshotFloats(width: 160, height: 120, styleWidth: 96, styleHeight: 112)
+            XCTAssertLessThanOrEqual(copied, counted + 16 << 10, "\(optimizer)")
+            XCTAssertGreaterThanOrEqual(copied, counted, "\(optimizer)")
+        }
+    }
+
     /// Pairs nothing else holds are reused, so a full history allocates nothing more per step; a pair a
     /// snapshot holds is left alone.
     func testPairsAreRecycledUnlessASnapshotHoldsThem() throws {

@@ -245,7 +245,6 @@ public final class SgemmYardstick {
     /// threads waking up): the yardstick is what the machine's BLAS does with all its cores.
     public func rate(repetitions: Int, warmUp: Bool = false) -> Double {
         var best = 0.0
-        if ProcessInfo.processInfo.environment["NOYARD"] != nil { return 100 }
         Threads.withBLASPool {
             for r in 0..<(repetitions + (warmUp ? 1 : 0)) {
                 let t0 = DispatchTime.now().uptimeNanoseconds

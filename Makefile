@@ -77,7 +77,7 @@ test-slurm: build
 # Sanitizers: debug builds of their own (the sanitizer runtimes need every module instrumented).
 # TSan runs the tests that exercise threads: the engine shell (upscale while reading images, saves
 # from three places), sessions, the TUI's background work; ASan runs the C image code's tests.
-TSAN_TESTS := ConcurrencyTests|SessionSnapshotTests|EngineTests|SessionTests|AtomicFileTests|KeyTests|HostileSessionTests
+TSAN_TESTS := ConcurrencyTests|SessionSnapshotTests|EngineTests|SessionTests|AtomicFileTests|KeyTests|HostileSessionTests|GramTests|GEMMTests
 ASAN_TESTS := ImageIOTests|HostileSessionTests|FuzzRegressionTests
 test-sanitize: setup
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan

@@ -74,7 +74,7 @@ extension Ops {
         let o = pooledShape(s)
         parallelFor(s.c, work: s.count) { c in
             let gp = dy + c * o.plane, dp = dx + c * s.plane, ap = argmax + c * o.h * o.w
-            zeroUncovered(dp, s)
+            zeroOutside(dp, s, rows: 2 * o.h, columns: 2 * o.w)  // what no window covers
             if kernels == .avx2 {
                 for i in 0..<o.h {
                     restyle_pool_backward_row(gp + o.at(i, 0), ap + i * o.w, Int32(o.w), dp + s.at(2 * i, 0), dp + s.at(2 * i + 1, 0))
@@ -90,18 +90,6 @@ extension Ops {
                     dp[i0 + s.rowStride + 1] = code >= 3 ? v : 0
                 }
             }
-        }
-    }
-
-    /// Zeroes what no 2×2 window of a pool covers in one padded plane: the border, and the last row and
-    /// column of an odd side.
-    private static func zeroUncovered(_ q: UnsafeMutablePointer<Float>, _ s: PaddedShape) {
-        let rs = s.rowStride, rows = 2 * (s.h / 2), columns = 2 * (s.w / 2)
-        memset(q, 0, rs * 4)
-        memset(q + (rows + 1) * rs, 0, (s.h + 1 - rows) * rs * 4)
-        for y in stride(from: 1, through: rows, by: 1) {
-            q[y * rs] = 0
-            for x in (columns + 1)..<rs { q[y * rs + x] = 0 }
         }
     }
 }

@@ -19,15 +19,18 @@ public struct PaddedShape: Equatable {
 public enum Ops {
     /// Zeroes the one-pixel border of every plane.
     public static func zeroBorders(_ p: UnsafeMutablePointer<Float>, _ s: PaddedShape) {
+        parallelFor(s.c, work: s.count) { c in zeroOutside(p + c * s.plane, s, rows: s.h, columns: s.w) }
+    }
+
+    /// Zeroes everything of one padded plane outside its interior's first `rows` × `columns`: the border,
+    /// and (when they are smaller than the interior) the rows below and the columns to the right.
+    static func zeroOutside(_ q: UnsafeMutablePointer<Float>, _ s: PaddedShape, rows: Int, columns: Int) {
         let rs = s.rowStride
-        parallelFor(s.c, work: s.count) { c in
-            let q = p + c * s.plane
-            memset(q, 0, rs * 4)
-            memset(q + (s.h + 1) * rs, 0, rs * 4)
-            for y in stride(from: 1, through: s.h, by: 1) {
-                q[y * rs] = 0
-                q[y * rs + s.w + 1] = 0
-            }
+        memset(q, 0, rs * 4)
+        memset(q + (rows + 1) * rs, 0, (s.h + 1 - rows) * rs * 4)
+        for y in stride(from: 1, through: rows, by: 1) {
+            q[y * rs] = 0
+            for x in (columns + 1)..<rs { q[y * rs + x] = 0 }
         }
     }
 

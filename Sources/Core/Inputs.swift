@@ -80,8 +80,8 @@ public struct Inputs: Sendable {
         var warnings: [String] = []
         var fittedHistory: Int?, estimatedBytes: Int?, memoryWarning: String?
         if let memoryLimit {
-            let largest = MemoryEstimate.largest(ss.map { ($0.width, $0.height) })
-            let others = MemoryEstimate.otherStylesBytes(ss.map { ($0.width, $0.height) })
+            let sizes = ss.map { ($0.width, $0.height) }
+            let largest = MemoryEstimate.largest(sizes), others = MemoryEstimate.otherStylesBytes(sizes)
             // A shorter L-BFGS history before a refusal: it costs some convergence, not the run.
             guard let fit = MemoryEstimate.fittingHistory(width: cs.width, height: cs.height, styleWidth: largest.width,
                                                           styleHeight: largest.height, settings: settings,

@@ -159,8 +159,8 @@ public enum MemoryEstimate {
 extension Optimization {
     /// The pre-flight estimate of this run's peak memory at its present working size and settings.
     public var memoryEstimate: Int {
-        let largest = MemoryEstimate.largest(styleImages.map { ($0.width, $0.height) })
+        let sizes = styleImages.map { ($0.width, $0.height) }, largest = MemoryEstimate.largest(sizes)
         return MemoryEstimate.bytes(width: width, height: height, styleWidth: largest.width, styleHeight: largest.height,
-                                    settings: settings) + MemoryEstimate.otherStylesBytes(styleImages.map { ($0.width, $0.height) })
+                                    settings: settings) + MemoryEstimate.otherStylesBytes(sizes)
     }
 }

@@ -3,7 +3,8 @@ import XCTest
 
 /// `GEMM.run` cut into blocks of rows or of columns on 2 threads, against a double-precision product, on
 /// shapes that take each way: tall (rows), wide (columns, as the style gradients), wide with too few
-/// columns for two blocks (rows again), small enough to run whole, and with both transposes.
+/// columns for two blocks (rows again), small enough to run whole, and cut with either operand transposed.
+/// (Each cut case is at least `GEMM.parallelWork` multiply-adds, or it would run whole.)
 final class GEMMTests: XCTestCase {
     func testBlocksMatchDoublePrecisionProduct() throws {
         var rng = SplitMix64(seed: 17)
@@ -11,8 +12,11 @@ final class GEMMTests: XCTestCase {
         defer { Threads.set(saved) }
         Threads.set(2)
         let cases: [(m: Int, n: Int, k: Int, ta: Bool, tb: Bool)] = [
-            (300, 70, 40, false, false), (24, 2000, 64, false, false), (200, 60, 300, false, false),
-            (5, 7, 3, false, false), (70, 1300, 33, true, false), (130, 90, 150, false, true)]
+            (300, 70, 100, false, false), (24, 2000, 64, false, false), (200, 60, 300, false, false),
+            (40, 60, 1000, false, false), (5, 7, 3, false, false), (70, 1300, 33, true, false), (130, 90, 200, false, true)]
+        for t in cases where t.m > 5 {
+            XCTAssertGreaterThanOrEqual(t.m * t.n * t.k, GEMM.parallelWork, "\(t) would run whole")
+        }
         for t in cases {
             let a = try FloatBuffer(count: t.m * t.k), b = try FloatBuffer(count: t.k * t.n)
             let c = try FloatBuffer(count: t.m * t.n)

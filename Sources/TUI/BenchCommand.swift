@@ -7,12 +7,13 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Measure seconds per iteration against the machine's sgemm rate.",
         discussion: """
-            Runs the default objective on synthetic images (no files needed), once on 1 thread and once on \
-            --threads, and prints for each the median seconds per iteration (wall and CPU), the effective \
+            Runs the default objective on synthetic images (no files needed) on 1 thread and on --threads \
+            in turns, an iteration each, and prints for each the median seconds per iteration (wall and \
+            CPU), the effective \
             GFLOP/s counting \
             direct-convolution work, the sgemm GFLOP/s measured on as many threads between iterations, \
             their ratio (the median of each iteration's against the better rate just before and after it), \
-            and peak RSS. RESTYLE_CONV=direct|winograd2|winograd4 forces one convolution \
+            the median of the rounds' time on --threads over time on 1, and peak RSS. RESTYLE_CONV=direct|winograd2|winograd4 forces one convolution \
             algorithm. --conv-error prints instead the float32 error of each Winograd variant against the \
             direct convolution on every VGG19 layer; --layers the seconds of each convolution layer, \
             forward and input gradient, by each algorithm.
@@ -21,7 +22,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Working size (square), in pixels.")
     var size: Int = 256
 
-    @Option(help: "Iterations to time (after one warm-up evaluation).")
+    @Option(help: "Iterations to time on each thread count (after one warm-up evaluation).")
     var iterations: Int = 10
 
     @Option(help: "lbfgs or adam.")
@@ -36,7 +37,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Threads restyle computes on (its loops and GEMMs) in the second measurement (default: all cores).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
-    @Flag(help: "Only the all-threads measurement (skip the 1-thread baseline).")
+    @Flag(help: "Only the --threads measurement (skip the 1-thread turns).")
     var skipSerial = false
 
     @Flag(help: "Print the Winograd error against direct convolution per VGG19 layer instead of timing.")
@@ -63,33 +64,55 @@ struct BenchCommand: ParsableCommand {
         return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6
     }
 
-    /// One timed run of `iterations` on `n` threads, with the sgemm rate on as many measured (one product)
-    /// before the first and after each iteration: each iteration is compared with the better of the rates
-    /// just before and just after it, what the machine could do right then (a burst that slows one
-    /// product does not flatter the ratio unless it slows both).
-    private func timed(threads n: Int, weights: VGGWeights, settings: Settings, content: RGBImage, style: RGBImage,
-                       flops: Double) throws -> (Timing, Optimization) {
-        Threads.set(n)
+    /// One run that times `iterations` on each thread count in `counts`, taking turns iteration by
+    /// iteration, so that every count runs under the same neighbours' load: run one after the other, the
+    /// two halves of a bench saw loads far enough apart that the N-thread / 1-thread figure of the same
+    /// build moved from 0.46 to 0.62 between runs. `rounds` holds each round's time on the first count
+    /// over its time on the second.
+    ///
+    /// The sgemm rate on as many threads is measured (one product) around every iteration, and each
+    /// iteration is compared with the better of the rates just before and just after it on its count,
+    /// what the machine could do right then (a burst that slows one product does not flatter the ratio
+    /// unless it slows both). The first count's rates are taken after its iterations, the others' before
+    /// theirs. OpenBLAS's pool threads spin for a while after a multi-threaded product, so `counts` puts
+    /// N threads first: their product is followed by the 1-thread product (which outlasts the spinning),
+    /// not by an iteration. Followed by the 1-thread iteration, the spinning counted in its CPU seconds
+    /// (1.94 against 1.84 wall); followed by the N-thread one, it slowed it (1.07–1.15 s against 0.96).
+    private func timed(counts: [Int], weights: VGGWeights, settings: Settings, content: RGBImage, style: RGBImage,
+                       flops: Double) throws -> (timings: [Timing], rounds: [Double], optimization: Optimization) {
         let yardstick = try SgemmYardstick()
+        var settings = settings
+        settings.iterations = iterations * counts.count
         let opt = try Optimization(weights: weights, content: content, style: style, settings: settings)
-        var times: [Double] = [], cpu: [Double] = [], rates: [Double] = [], ratios: [Double] = []
-        var last = 0.0
-        while !opt.isFinished {
-            let c0 = Self.cpuSeconds()
-            opt.iterate()
-            if opt.iteration == 0 {
-                rates.append(yardstick.rate(repetitions: 1, warmUp: true))
-            } else {
-                let dt = opt.elapsed - last
-                times.append(dt); cpu.append(Self.cpuSeconds() - c0)
-                rates.append(yardstick.rate(repetitions: 1))
-                ratios.append(flops / dt / 1e9 / max(rates[rates.count - 2], rates[rates.count - 1]))
+        Threads.set(counts[0])
+        opt.iterate()  // warm-up: first touch of every buffer, weight transforms
+        // rates[k][i] and rates[k][i + 1] are the rates around count k's iteration i.
+        var rates = [[yardstick.rate(repetitions: 1, warmUp: true)]] + counts.dropFirst().map { _ in [Double]() }
+        var times = [[Double]](repeating: [], count: counts.count), cpu = times
+        var last = opt.elapsed
+        for _ in 0..<iterations {
+            for (k, n) in counts.enumerated() where !opt.isFinished {
+                Threads.set(n)
+                if k > 0 { rates[k].append(yardstick.rate(repetitions: 1, warmUp: rates[k].isEmpty)) }
+                let c0 = Self.cpuSeconds()
+                opt.iterate()
+                times[k].append(opt.elapsed - last); cpu[k].append(Self.cpuSeconds() - c0)
+                last = opt.elapsed
+                if k == 0 { rates[k].append(yardstick.rate(repetitions: 1)) }
             }
-            last = opt.elapsed
+        }
+        for k in counts.indices.dropFirst() {
+            Threads.set(counts[k])
+            rates[k].append(yardstick.rate(repetitions: 1))
         }
         func median(_ v: [Double]) -> Double { v.sorted()[v.count / 2] }
-        return (Timing(median: median(times), min: times.min()!, max: times.max()!, cpu: median(cpu), sgemm: median(rates),
-                       ratio: median(ratios)), opt)
+        let timings = counts.indices.map { k in
+            let ratios = times[k].indices.map { i in flops / times[k][i] / 1e9 / max(rates[k][i], rates[k][i + 1]) }
+            return Timing(median: median(times[k]), min: times[k].min()!, max: times[k].max()!, cpu: median(cpu[k]),
+                          sgemm: median(rates[k]), ratio: median(ratios))
+        }
+        let rounds = counts.count == 2 ? zip(times[0], times[1]).map { $0 / $1 } : []
+        return (timings, rounds, opt)
     }
 
     private func measure() throws {
@@ -109,33 +132,32 @@ struct BenchCommand: ParsableCommand {
         let style = Bench.syntheticImage(width: size, height: size, seed: 2)
         let flops = Bench.convFlops(width: size, height: size, settings: settings)
         let conv = ProcessInfo.processInfo.environment["RESTYLE_CONV"] ?? "auto"
-        print("restyle bench  \(size)×\(size)  \(optimizer.rawValue)  \(iterations) iterations  conv \(conv)  F(4×4) on \(Kernels.current.name)  (\(ProcessInfo.processInfo.activeProcessorCount) cores)")
+        let counts = skipSerial || threads == 1 ? [threads] : [threads, 1]
+        print("restyle bench  \(size)×\(size)  \(optimizer.rawValue)  \(iterations) iterations\(counts.count > 1 ? " each" : "")  conv \(conv)  F(4×4) on \(Kernels.current.name)  (\(ProcessInfo.processInfo.activeProcessorCount) cores)")
         print(String(format: "  conv work / iteration  %.2f GFLOP (direct convolution, forward + input gradient)", flops / 1e9))
         // CPU s/iteration counts every thread's time, spinning included: on a shared machine it moves less
         // than the wall time, and above the wall time × threads it shows threads waiting on each other.
         print("  threads  s/iteration (min … max)   CPU s/it  GFLOP/s  sgemm GFLOP/s  ratio")
-        var rows: [(Int, Timing)] = []
-        var last: Optimization?
-        for n in (skipSerial || threads == 1 ? [threads] : [1, threads]) {
-            last = nil  // one run's buffers at a time, so the peak RSS is one run's
-            let (t, opt) = try timed(threads: n, weights: weights, settings: settings, content: content, style: style, flops: flops)
+        let (timings, rounds, opt) = try timed(counts: counts, weights: weights, settings: settings, content: content,
+                                              style: style, flops: flops)
+        for (n, t) in zip(counts, timings).sorted(by: { $0.0 < $1.0 }) {
             let effective = flops / t.median / 1e9
             print(String(format: "  %7d  %6.3f (%.3f … %.3f)  %8.3f  %7.1f  %13.1f  %5.2f", n, t.median, t.min, t.max, t.cpu,
                          effective, t.sgemm, t.ratio))
-            rows.append((n, t)); last = opt
         }
-        if rows.count == 2 {
-            print(String(format: "  scaling  time on %d threads / time on 1 = %.2f", threads, rows[1].1.median / rows[0].1.median))
+        if !rounds.isEmpty {
+            let sorted = rounds.sorted()
+            print(String(format: "  scaling  time on %d threads / time on 1 = %.2f (median of %d rounds, %.2f … %.2f)",
+                         threads, sorted[sorted.count / 2], sorted.count, sorted.first!, sorted.last!))
         }
         let rss = MemoryStats.peakRSS()
-        guard let opt = last else { return }
         let sessionPath = NSTemporaryDirectory() + "restyle-bench-\(getpid()).session"
         defer { unlink(sessionPath) }
         let save = try Bench.measureSave(opt, to: sessionPath)
-        let median = rows.last!.1.median
+        let median = timings[0].median
         // The pre-flight estimate for the history this bench filled (one pair per step after the first),
         // so the two can be compared; a run's estimate assumes the full history.
-        let pairs = settings.optimizer == .lbfgs ? min(settings.lbfgsHistory, max(1, iterations - 1)) : nil
+        let pairs = settings.optimizer == .lbfgs ? min(settings.lbfgsHistory, max(1, iterations * counts.count - 1)) : nil
         let estimate = MemoryEstimate.bytes(width: size, height: size, styleWidth: size, styleHeight: size, settings: settings, history: pairs)
         let full = MemoryEstimate.bytes(width: size, height: size, styleWidth: size, styleHeight: size, settings: settings)
         print(String(format: "  peak RSS               %.0f MB (estimate %.0f MB with %d pairs; %.0f MB with the full history of %d, ",

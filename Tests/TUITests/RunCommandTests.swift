@@ -149,6 +149,31 @@ final class RunCommandTests: RunTestCase {
         try assertBadInput(["run", "--resume", dir + "/c2f.session", "--scales", "3"], "--scales")
     }
 
+    /// `restyle bench` takes turns between the thread counts in one run: a row per count, 1 thread
+    /// first, and the scaling as the median of as many rounds as --iterations; one row without it.
+    func testBenchTakesTurnsAndPrintsTheScaling() throws {
+        func rows(_ r: Result) -> [Int] {
+            r.stdout.split(separator: "\n").compactMap { line -> Int? in
+                let f = line.split(separator: " ")
+                return f.count == 9 && line.hasPrefix("   ") ? Int(f[0]) : nil
+            }
+        }
+        let both = try restyle(["bench", "--size", "32", "--iterations", "3", "--threads", "2"])
+        XCTAssertEqual(both.code, 0, both.stderr)
+        XCTAssertEqual(rows(both), [1, 2], both.stdout)
+        XCTAssertTrue(both.stdout.contains("3 iterations each"), both.stdout)
+        XCTAssertTrue(both.stdout.contains("time on 2 threads / time on 1 = "), both.stdout)
+        XCTAssertTrue(both.stdout.contains("(median of 3 rounds, "), both.stdout)
+        XCTAssertTrue(both.stdout.contains("estimate") && both.stdout.contains("with 5 pairs"), "6 steps after the warm-up: \(both.stdout)")
+        for args in [["--threads", "2", "--skip-serial"], ["--threads", "1"]] {
+            let one = try restyle(["bench", "--size", "32", "--iterations", "2"] + args)
+            XCTAssertEqual(one.code, 0, one.stderr)
+            XCTAssertEqual(rows(one), [Int(args[1])!], one.stdout)
+            XCTAssertFalse(one.stdout.contains("scaling"), one.stdout)
+            XCTAssertFalse(one.stdout.contains("each"), one.stdout)
+        }
+    }
+
     func testRunWritesPNGWithSettingsAndJSONLog() throws {
         let c = try image("c.png", 40, 32, seed: 1), s = try image("s.png", 32, 32, seed: 2)
         let out = dir + "/out.png"

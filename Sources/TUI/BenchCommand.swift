@@ -105,6 +105,8 @@ struct BenchCommand: ParsableCommand {
             Threads.set(counts[k])
             rates[k].append(yardstick.rate(repetitions: 1))
         }
+        // What follows (the autosave measurement) runs on --threads, as the run it is compared with.
+        Threads.set(counts[0])
         func median(_ v: [Double]) -> Double { v.sorted()[v.count / 2] }
         let timings = counts.indices.map { k in
             let ratios = times[k].indices.map { i in flops / times[k][i] / 1e9 / max(rates[k][i], rates[k][i + 1]) }
